@@ -1,0 +1,109 @@
+// Epoch-based reclamation (EBR): lets readers use shared memory without locks or reference counts,
+// and tells writers when memory they unlinked can be reused.
+//
+// Readers bracket their accesses with Enter()/Exit() (or a Guard). Enter announces the global
+// epoch in the calling thread's own record (its own cache line), so a read section writes nothing
+// another core reads on its fast path. Writers unlink an object, take RetireTag(), and reuse the
+// object only once Reclaimable(tag, SafeEpoch()) holds: every thread that could still see it has
+// left its read section.
+//
+// Invariants:
+//  * A thread's record is written only by that thread, except `active` which scanners read.
+//  * Enter publishes `active` before any protected load: on Linux a compiler-only barrier on the
+//    reader plus membarrier(PRIVATE_EXPEDITED) on the (rare) advancing side; elsewhere, or when
+//    membarrier is unavailable, a full fence on the reader. TSan builds use an atomic exchange.
+//  * The global epoch only grows; it is advanced by one thread at a time (advance mutex), and
+//    each advance is followed by the heavy barrier before records are scanned.
+//  * An object retired with tag t is reclaimable when t + 1 < safe, where safe is the smallest
+//    epoch announced by a thread inside a read section at the last scan (or the epoch then).
+//
+// Thread safety: all functions are safe from any thread. Read sections nest. A read section must
+// end on the thread that began it.
+#pragma once
+
+#include "base/private.h"
+#include "base/sanitizers.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace larder::epoch {
+
+struct alignas(64) ThreadRecord {
+  std::atomic<uint64_t> active{0};  // 0 = not in a read section, else the announced epoch
+  uint32_t depth = 0;               // nesting; touched by the owning thread only
+  uint32_t ordinal = 0;             // small dense thread number, constant after creation
+  std::atomic<bool> in_use{false};  // owned by a live thread
+  ThreadRecord* next = nullptr;     // registry list; constant once published
+};
+
+namespace detail {
+extern std::atomic<uint64_t> g_epoch;
+extern bool g_asymmetric;  // membarrier in use; constant once any thread has registered
+extern thread_local ThreadRecord* t_record;
+ThreadRecord* RegisterThread();
+}  // namespace detail
+
+// The calling thread's record, registering the thread on first use.
+inline ThreadRecord* Self() {
+  ThreadRecord* r = detail::t_record;
+  return r != nullptr ? r : detail::RegisterThread();
+}
+
+// A small number unique among live threads (reused after a thread exits); for striping.
+inline uint32_t ThreadOrdinal() { return Self()->ordinal; }
+
+inline void Enter() {
+  ThreadRecord* r = Self();
+  if (r->depth++ != 0) return;
+  const uint64_t e = detail::g_epoch.load(std::memory_order_relaxed);
+#ifdef LARDER_TSAN
+  r->active.exchange(e, std::memory_order_seq_cst);
+#else
+  r->active.store(e, std::memory_order_release);
+  if (detail::g_asymmetric) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+#endif
+}
+
+inline void Exit() {
+  ThreadRecord* r = detail::t_record;
+  if (--r->depth == 0) r->active.store(0, std::memory_order_release);
+}
+
+inline bool InReadSection() {
+  const ThreadRecord* r = detail::t_record;
+  return r != nullptr && r->depth != 0;
+}
+
+class Guard {
+ public:
+  Guard() { Enter(); }
+  ~Guard() { Exit(); }
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+};
+
+// Tag for an object the caller has just unlinked (call after the unlinking store).
+inline uint64_t RetireTag() { return detail::g_epoch.load(std::memory_order_seq_cst); }
+
+// The safe epoch computed by the latest scan; cheap.
+uint64_t SafeEpoch();
+
+// Advances the epoch and scans the thread records; returns the new safe epoch. If another thread
+// is advancing right now, returns the last safe epoch without waiting.
+uint64_t TryAdvance();
+
+inline bool Reclaimable(uint64_t tag, uint64_t safe) { return tag + 1 < safe; }
+
+// Blocks until everything retired before the call is reclaimable.
+// REQUIRES: not inside a read section (it would wait for itself).
+void Synchronize();
+
+// Whether readers use the asymmetric (membarrier) protocol; for tests and diagnostics.
+bool UsesMembarrier();
+
+}  // namespace larder::epoch

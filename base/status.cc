@@ -1,0 +1,33 @@
+// Status names and formatting.
+#include "larder/status.h"
+
+#include <string>
+
+namespace larder {
+
+std::string_view CodeName(Status::Code code) noexcept {
+  switch (code) {
+    case Status::Code::kOk: return "OK";
+    case Status::Code::kInvalidArgument: return "InvalidArgument";
+    case Status::Code::kNotFound: return "NotFound";
+    case Status::Code::kResourceExhausted: return "ResourceExhausted";
+    case Status::Code::kUnavailable: return "Unavailable";
+    case Status::Code::kInternal: return "Internal";
+    case Status::Code::kAborted: return "Aborted";
+    case Status::Code::kDeadlineExceeded: return "DeadlineExceeded";
+    case Status::Code::kFailedPrecondition: return "FailedPrecondition";
+    case Status::Code::kIOError: return "IOError";
+    case Status::Code::kCorruption: return "Corruption";
+  }
+  return "Unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  std::string out(CodeName(code_));
+  out += ": ";
+  out += message();
+  return out;
+}
+
+}  // namespace larder

@@ -1,0 +1,171 @@
+// CacheCore: the implementation behind larder::Cache (public contract in include/larder/cache.h).
+//
+// Split by phase: cache_core.cc (open, shards, maintenance, stats), cache_read.cc (lookups),
+// cache_write.cc (writes and removals), cache_load.cc (single flight, stale-while-revalidate).
+//
+// Synchronization domains:
+//   constant after Open: options_, clock_, arena_, shards_, shard_shift_, executor_
+//   per-shard state: guarded by each Shard::mu (see shard.h)
+//   counters_: per-thread stripes; events_: its own lock
+//   maintenance thread state: guarded by maintenance_mu_
+#pragma once
+
+#include "base/private.h"
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/arena.h"
+#include "base/epoch.h"
+#include "base/thread_counters.h"
+#include "engine/event_hub.h"
+#include "engine/shard.h"
+#include "larder/advanced/executor.h"
+#include "larder/cache.h"
+
+namespace larder::internal {
+
+// How a loaded value is written: a plain TTL (GetOrSet) or a fresh/stale pair (GetWithStale).
+struct LoadMode {
+  WriteOptions write;      // used when stale is false
+  bool stale = false;
+  int64_t fresh_ttl = 0;   // ns, when stale
+  int64_t stale_ttl = 0;   // ns, when stale
+};
+
+// Tracks background tasks so destruction can wait for running ones and cancel queued ones.
+struct TaskScope {
+  bool Begin() {
+    std::lock_guard lock(mu);
+    if (closed) return false;
+    ++running;
+    return true;
+  }
+  void End() {
+    std::lock_guard lock(mu);
+    if (--running == 0) cv.notify_all();
+  }
+  void CloseAndWait() {
+    std::unique_lock lock(mu);
+    closed = true;
+    cv.wait(lock, [&] { return running == 0; });
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  bool closed = false;
+};
+
+class CacheCore {
+ public:
+  static Result<std::unique_ptr<CacheCore>> Open(CacheOptions options);
+  ~CacheCore();
+
+  // cache_read.cc
+  ValueHandle Get(std::string_view key);
+  bool GetCopy(std::string_view key, std::string* value);
+  bool Exists(std::string_view key);
+  KeyTtl Ttl(std::string_view key);
+
+  // cache_write.cc
+  Status Set(std::string_view key, std::string_view value, const WriteOptions& options);
+  Status SetMany(std::span<const KeyValue> items, const WriteOptions& options);
+  bool Delete(std::string_view key);
+  void Clear();
+
+  // cache_load.cc
+  Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,
+                               const WriteOptions& options);
+  Result<std::string> GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
+                                   Duration stale_ttl);
+
+  // cache_core.cc
+  Subscription Subscribe(EventListener listener, EventMask mask) {
+    return events_->Subscribe(std::move(listener), mask);
+  }
+  CacheStats GetStats() const;
+  void ResetStats();
+  size_t Size() const;
+  void RunPendingMaintenance();
+  const CacheOptions& options() const noexcept { return options_; }
+
+  // For tests of the engine internals.
+  size_t shard_count() const noexcept { return shards_.size(); }
+  Shard& shard(size_t i) noexcept { return *shards_[i]; }
+  // The top bits of the hash pick the shard; the low half picks the home slot.
+  Shard& ShardFor(uint64_t hash) const noexcept { return *shards_[(hash >> 1) >> shard_shift_]; }
+
+ private:
+  enum Counter : size_t {
+    kHits,
+    kMisses,
+    kStaleServed,
+    kLoads,
+    kLoadFailures,
+    kLoadNanos,
+    kRefreshes,
+    kCoalesced,
+    kCounterCount
+  };
+
+  explicit CacheCore(CacheOptions options);
+  void MaintenanceLoop();
+
+  // True when `e` is live now; moves a sliding deadline. REQUIRES: epoch read section.
+  bool LiveForRead(EntryHeader* e) const noexcept;
+  bool Live(const EntryHeader* e) const noexcept {
+    const int64_t d = e->deadline.load(std::memory_order_relaxed);
+    return d == kNever || !clock_->Reached(d);
+  }
+
+  // Resolves `options` into an entry deadline and sliding ttl, or InvalidArgument.
+  Status ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec) const;
+  Status CheckSizes(std::string_view key, std::string_view value) const;
+  // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events.
+  Status Write(uint64_t hash, const EntrySpec& spec, EventType event);
+  // Emits events for `removed` entries. REQUIRES: the epoch read section that covered the
+  // removals is still open.
+  void EmitRemovals(const Shard& shard, const RemovalList& removed);
+  // Reclaims retired memory of `shard` when enough piled up; may advance the epoch.
+  void MaybeReclaim(Shard& shard) REQUIRES(shard.mu);
+
+  // cache_load.cc helpers
+  Result<std::string> LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,
+                                 const LoadMode& mode);
+  Result<std::string> RunFetch(std::string_view key, const Fetcher& fetch);
+  Status WriteLoaded(std::string_view key, uint64_t hash, std::string_view value,
+                     const LoadMode& mode, EventType event);
+  void StartRefresh(std::string_view key, uint64_t hash, Fetcher fetch, const LoadMode& mode);
+  void ThrottleRefresh(std::string_view key, uint64_t hash);
+
+  CacheOptions options_;
+  std::shared_ptr<Clock> clock_;
+  std::unique_ptr<Arena> arena_;
+  std::unique_ptr<SlabAllocator> sentinels_;  // shards' sentinel nodes; used only by Open
+  std::vector<std::unique_ptr<Shard>> shards_;
+  int shard_shift_ = 63;  // 63 - log2(shard count)
+  std::shared_ptr<Executor> executor_;
+  std::shared_ptr<TaskScope> tasks_ = std::make_shared<TaskScope>();
+  std::shared_ptr<EventHub> events_ = std::make_shared<EventHub>();
+  ThreadCounters<kCounterCount> counters_;
+  // ResetStats baselines (removal counts live in the shards).
+  std::array<std::atomic<uint64_t>, kRemovalCauseCount> removal_baseline_{};
+  std::atomic<uint64_t> listener_error_baseline_{0};
+
+  std::mutex maintenance_mu_;
+  std::condition_variable maintenance_cv_;
+  bool stopping_ = false;
+  std::thread maintenance_thread_;
+};
+
+// Renders a key for error messages: quoted, escaped, truncated.
+std::string QuoteKey(std::string_view key);
+
+}  // namespace larder::internal

@@ -1,0 +1,216 @@
+// CacheCore loading: GetOrSet (single flight) and GetWithStale (background refresh, fail-safe).
+#include "engine/cache_core.h"
+
+#include <chrono>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "base/hash.h"
+#include "engine/single_flight.h"
+
+namespace larder::internal {
+
+Result<std::string> CacheCore::RunFetch(std::string_view key, const Fetcher& fetch) {
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::string> r = Status::Internal("fetcher did not run");
+  try {
+    r = fetch();
+  } catch (const std::exception& e) {
+    r = Status::Internal(fmt::format("fetcher for key {} threw: {}", QuoteKey(key), e.what()));
+  } catch (...) {
+    r = Status::Internal(
+        fmt::format("fetcher for key {} threw a non-standard exception", QuoteKey(key)));
+  }
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+  counters_.Add(kLoadNanos, static_cast<uint64_t>(nanos));
+  counters_.Add(r.ok() ? kLoads : kLoadFailures);
+  if (!r.ok() && events_->Wants(EventBit(EventType::kError))) {
+    CacheEvent ev;
+    ev.type = EventType::kError;
+    ev.key = key;
+    ev.error = &r.status();
+    events_->Emit(ev);
+  }
+  return r;
+}
+
+Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_view value,
+                              const LoadMode& mode, EventType event) {
+  Status s = CheckSizes(key, value);
+  if (!s.ok()) return s;
+  EntrySpec spec;
+  spec.key = key;
+  spec.value = value;
+  const int64_t now = clock_->NowNanos();
+  if (mode.stale) {
+    spec.deadline = now + mode.fresh_ttl;
+    spec.stale_until = now + mode.stale_ttl;
+  } else {
+    s = ResolveWrite(mode.write, now, &spec);
+    if (!s.ok()) return s;
+  }
+  return Write(hash, spec, event);
+}
+
+Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash,
+                                          const Fetcher& fetch, const LoadMode& mode) {
+  Shard& shard = ShardFor(hash);
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    MutexLock lock(shard.mu);
+    {
+      // A load may have finished between the caller's miss and this lock.
+      epoch::Guard guard;
+      const uint64_t slot = shard.Find(hash, key);
+      if (slot != 0 && Live(shard.Entry(Table::IdOf(slot)))) {
+        return std::string(shard.Entry(Table::IdOf(slot))->value());
+      }
+    }
+    auto it = shard.flights().find(key);
+    if (it != shard.flights().end()) {
+      flight = it->second;
+    } else {
+      flight = std::make_shared<Flight>();
+      shard.flights().emplace(std::string(key), flight);
+      leader = true;
+    }
+  }
+  if (!leader) {
+    counters_.Add(kCoalesced);
+    return flight->Wait();
+  }
+
+  Result<std::string> r = RunFetch(key, fetch);
+  if (r.ok()) {
+    Status w = WriteLoaded(key, hash, *r, mode, EventType::kSet);
+    if (!w.ok()) r = w;
+  }
+  {
+    MutexLock lock(shard.mu);
+    auto it = shard.flights().find(key);
+    if (it != shard.flights().end() && it->second == flight) shard.flights().erase(it);
+  }
+  flight->Complete(r);
+  return r;
+}
+
+Result<std::string> CacheCore::GetOrSet(std::string_view key, const Fetcher& fetch,
+                                        const WriteOptions& options) {
+  if (key.size() > kMaxKeySize) return CheckSizes(key, {});
+  if (!fetch) return Status::InvalidArgument("fetch: empty function");
+  EntrySpec probe;
+  Status s = ResolveWrite(options, 0, &probe);
+  if (!s.ok()) return s;
+  std::string value;
+  if (GetCopy(key, &value)) return value;
+  LoadMode mode;
+  mode.write = options;
+  return LoadShared(key, HashKey(key), fetch, mode);
+}
+
+Result<std::string> CacheCore::GetWithStale(std::string_view key, Fetcher fetch,
+                                            Duration fresh_ttl, Duration stale_ttl) {
+  if (key.size() > kMaxKeySize) return CheckSizes(key, {});
+  if (!fetch) return Status::InvalidArgument("fetch: empty function");
+  if (fresh_ttl.count() <= 0) {
+    return Status::InvalidArgument(
+        fmt::format("fresh_ttl: must be positive, got {} ns", fresh_ttl.count()));
+  }
+  if (stale_ttl < fresh_ttl) {
+    return Status::InvalidArgument(fmt::format(
+        "stale_ttl: must be at least fresh_ttl ({} ns), got {} ns; it counts from the write",
+        fresh_ttl.count(), stale_ttl.count()));
+  }
+  LoadMode mode;
+  mode.stale = true;
+  mode.fresh_ttl = fresh_ttl.count();
+  mode.stale_ttl = stale_ttl.count();
+
+  const uint64_t hash = HashKey(key);
+  Shard& shard = ShardFor(hash);
+  std::string value;
+  bool stale = false;
+  bool refresh = false;
+  {
+    epoch::Guard guard;
+    const uint64_t slot = shard.Find(hash, key);
+    if (slot != 0) {
+      EntryHeader* e = shard.Entry(Table::IdOf(slot));
+      if (Live(e)) {
+        shard.RecordAccess(slot, epoch::ThreadOrdinal());
+        counters_.Add(kHits);
+        return std::string(e->value());
+      }
+      if ((e->flags & EntryHeader::kStale) && !clock_->Reached(e->stale_until())) {
+        value.assign(e->value());
+        stale = true;
+        refresh = clock_->Reached(e->retry_at().load(std::memory_order_relaxed));
+      }
+    }
+  }
+  if (stale) {
+    counters_.Add(kHits);
+    counters_.Add(kStaleServed);
+    if (refresh) StartRefresh(key, hash, std::move(fetch), mode);
+    return value;
+  }
+  counters_.Add(kMisses);
+  return LoadShared(key, hash, fetch, mode);
+}
+
+void CacheCore::StartRefresh(std::string_view key, uint64_t hash, Fetcher fetch,
+                             const LoadMode& mode) {
+  Shard& shard = ShardFor(hash);
+  auto flight = std::make_shared<Flight>();
+  {
+    MutexLock lock(shard.mu);
+    if (shard.flights().count(key) != 0) return;  // one refresh (or load) per key at a time
+    shard.flights().emplace(std::string(key), flight);
+  }
+  counters_.Add(kRefreshes);
+  auto finish = [&shard, flight](std::string_view k, Result<std::string> r) {
+    {
+      MutexLock lock(shard.mu);
+      auto it = shard.flights().find(k);
+      if (it != shard.flights().end() && it->second == flight) shard.flights().erase(it);
+    }
+    flight->Complete(std::move(r));
+  };
+  auto task = [this, scope = tasks_, owned_key = std::string(key), hash, fetch = std::move(fetch),
+               mode, flight, finish]() {
+    if (!scope->Begin()) {
+      flight->Complete(Status::Aborted("cache closed before the refresh ran"));
+      return;
+    }
+    Result<std::string> r = RunFetch(owned_key, fetch);
+    if (r.ok()) {
+      Status w = WriteLoaded(owned_key, hash, *r, mode, EventType::kRefreshed);
+      if (!w.ok()) r = w;
+    } else {
+      ThrottleRefresh(owned_key, hash);
+    }
+    finish(owned_key, std::move(r));
+    scope->End();
+  };
+  if (!executor_->TrySubmit(std::move(task))) {
+    finish(key, Status::ResourceExhausted(fmt::format(
+                    "refresh of key {} skipped: the loader queue is full", QuoteKey(key))));
+  }
+}
+
+void CacheCore::ThrottleRefresh(std::string_view key, uint64_t hash) {
+  Shard& shard = ShardFor(hash);
+  const int64_t retry_at = clock_->NowNanos() + options_.fail_safe_throttle.count();
+  epoch::Guard guard;
+  MutexLock lock(shard.mu);
+  const uint64_t slot = shard.Find(hash, key);
+  if (slot == 0) return;
+  EntryHeader* e = shard.Entry(Table::IdOf(slot));
+  if (e->flags & EntryHeader::kStale) e->retry_at().store(retry_at, std::memory_order_relaxed);
+}
+
+}  // namespace larder::internal

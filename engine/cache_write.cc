@@ -1,0 +1,143 @@
+// CacheCore writes: validation, Set, SetMany, Delete, Clear.
+#include "engine/cache_core.h"
+
+#include <fmt/format.h>
+
+#include "base/hash.h"
+
+namespace larder::internal {
+namespace {
+
+constexpr EventMask kRemovalEvents =
+    EventBit(EventType::kDelete) | EventBit(EventType::kExpired) | EventBit(EventType::kEvicted);
+
+}  // namespace
+
+Status CacheCore::CheckSizes(std::string_view key, std::string_view value) const {
+  if (key.size() > kMaxKeySize) {
+    return Status::InvalidArgument(fmt::format("key: {} bytes exceeds the limit of {} bytes",
+                                               key.size(), kMaxKeySize));
+  }
+  if (value.size() > kMaxValueSize) {
+    return Status::InvalidArgument(
+        fmt::format("value for key {}: {} bytes exceeds the limit of {} bytes", QuoteKey(key),
+                    value.size(), kMaxValueSize));
+  }
+  return Status::OK();
+}
+
+Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec) const {
+  const std::optional<Duration> ttl = options.ttl ? options.ttl : options_.default_ttl;
+  if (options.ttl && options.ttl->count() <= 0) {
+    return Status::InvalidArgument(
+        fmt::format("ttl: must be positive, got {} ns", options.ttl->count()));
+  }
+  if (options.sliding && !ttl) {
+    return Status::InvalidArgument(
+        "sliding: expire-after-access needs a ttl (none given and no default_ttl)");
+  }
+  spec->deadline = kNever;
+  spec->sliding_ttl = 0;
+  if (ttl) {
+    const int64_t n = ttl->count();
+    spec->deadline = n >= kNever - now ? kNever - 1 : now + n;
+    if (options.sliding) spec->sliding_ttl = n;
+  }
+  return Status::OK();
+}
+
+Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
+  Shard& shard = ShardFor(hash);
+  const uint64_t weight = Shard::Weight(spec.key.size(), spec.value.size());
+  if (shard.limits().max_bytes != 0 && weight > shard.limits().max_bytes) {
+    return Status::InvalidArgument(fmt::format(
+        "value for key {}: entry weight {} bytes exceeds its shard's share of max_bytes ({} of "
+        "{} bytes over {} shards)",
+        QuoteKey(spec.key), weight, shard.limits().max_bytes, options_.max_bytes,
+        shards_.size()));
+  }
+  // Entered before anything is removed, so removed entries stay readable for the events.
+  epoch::Guard guard;
+  RemovalList removed;
+  RemovalList* report = events_->Wants(kRemovalEvents) ? &removed : nullptr;
+  {
+    MutexLock lock(shard.mu);
+    Result<NodeId> id = shard.NewEntry(spec);
+    if (!id.ok()) return id.status();
+    shard.Publish(hash, *id, report);
+    MaybeReclaim(shard);
+  }
+  if (events_->Wants(EventBit(event))) {
+    CacheEvent ev;
+    ev.type = event;
+    ev.key = spec.key;
+    ev.value = spec.value;
+    events_->Emit(ev);
+  }
+  EmitRemovals(shard, removed);
+  return Status::OK();
+}
+
+Status CacheCore::Set(std::string_view key, std::string_view value, const WriteOptions& options) {
+  Status s = CheckSizes(key, value);
+  if (!s.ok()) return s;
+  EntrySpec spec;
+  spec.key = key;
+  spec.value = value;
+  const bool timed = options.ttl || options_.default_ttl;
+  s = ResolveWrite(options, timed ? clock_->NowNanos() : 0, &spec);
+  if (!s.ok()) return s;
+  return Write(HashKey(key), spec, EventType::kSet);
+}
+
+Status CacheCore::SetMany(std::span<const KeyValue> items, const WriteOptions& options) {
+  EntrySpec probe;
+  Status s = ResolveWrite(options, 0, &probe);
+  if (!s.ok()) return s;
+  for (size_t i = 0; i < items.size(); ++i) {
+    s = CheckSizes(items[i].key, items[i].value);
+    if (!s.ok()) return Status::InvalidArgument(fmt::format("items[{}]: {}", i, s.message()));
+    const uint64_t hash = HashKey(items[i].key);
+    const Shard& shard = ShardFor(hash);
+    const uint64_t weight = Shard::Weight(items[i].key.size(), items[i].value.size());
+    if (shard.limits().max_bytes != 0 && weight > shard.limits().max_bytes) {
+      return Status::InvalidArgument(fmt::format(
+          "items[{}]: entry weight {} bytes exceeds its shard's share of max_bytes ({} bytes)", i,
+          weight, shard.limits().max_bytes));
+    }
+  }
+  for (const KeyValue& kv : items) {
+    s = Set(kv.key, kv.value, options);
+    if (!s.ok()) return s;  // only ResourceExhausted can get here
+  }
+  return Status::OK();
+}
+
+bool CacheCore::Delete(std::string_view key) {
+  if (key.size() > kMaxKeySize) return false;
+  const uint64_t hash = HashKey(key);
+  Shard& shard = ShardFor(hash);
+  epoch::Guard guard;
+  RemovalList removed;
+  NodeId id;
+  {
+    MutexLock lock(shard.mu);
+    id = shard.Remove(hash, key, RemovalCause::kExplicit,
+                      events_->Wants(kRemovalEvents) ? &removed : nullptr);
+    if (id != kNoNode) MaybeReclaim(shard);
+  }
+  EmitRemovals(shard, removed);
+  return id != kNoNode && Live(shard.Entry(id));
+}
+
+void CacheCore::Clear() {
+  for (const auto& shard : shards_) {
+    MutexLock lock(shard->mu);
+    shard->RemoveAll(RemovalCause::kExplicit, nullptr);
+  }
+  CacheEvent ev;
+  ev.type = EventType::kClear;
+  if (events_->Wants(EventBit(EventType::kClear))) events_->Emit(ev);
+}
+
+}  // namespace larder::internal

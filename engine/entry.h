@@ -1,0 +1,108 @@
+// Entry: the in-arena layout of one cached key and value.
+//
+//   offset 0   ListHook policy     eviction-policy links        (shard lock)
+//   offset 8   ListHook timer      timer-wheel links            (shard lock)
+//   offset 16  atomic<int64> deadline  fresh deadline, kNever when none
+//   offset 24  uint32 value_size, uint16 key_size, uint8 flags, uint8 state
+//   offset 32  extensions, 8 bytes each, present per flag, in this order:
+//                kSliding   int64 sliding ttl (ns)
+//                kStale     int64 stale_until, atomic<int64> retry_at
+//                kExternal  char* value (malloc'd; for values too big for a slab object)
+//              then the key bytes, then the value bytes (unless kExternal).
+//
+// Invariants: everything but `deadline` (and retry_at), the hooks and `state` is immutable once
+// the entry is published in the table, so lock-free readers need no synchronization to read
+// key and value. `deadline` moves only for sliding entries (readers store it) and for fail-safe
+// throttling (under the shard lock). Readers never read `state` or the hooks.
+#pragma once
+
+#include "base/private.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <string_view>
+
+#include "base/node_space.h"
+#include "policy/node_list.h"
+
+namespace larder {
+
+inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+struct EntryHeader {
+  enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4 };
+  enum State : uint8_t { kLinked = 1 };
+
+  ListHook policy;
+  ListHook timer;
+  std::atomic<int64_t> deadline{kNever};
+  uint32_t value_size = 0;
+  uint16_t key_size = 0;
+  uint8_t flags = 0;
+  uint8_t state = 0;
+
+  static constexpr uint32_t kPolicyHookOffset = 0;
+  static constexpr uint32_t kTimerHookOffset = 8;
+
+  static size_t ExtensionBytes(uint8_t flags) noexcept {
+    return ((flags & kSliding) ? 8 : 0) + ((flags & kStale) ? 16 : 0) +
+           ((flags & kExternal) ? 8 : 0);
+  }
+  // Bytes of the whole entry as allocated in a slab object.
+  static size_t AllocationSize(uint8_t flags, size_t key_size, size_t value_size) noexcept {
+    return sizeof(EntryHeader) + ExtensionBytes(flags) + key_size +
+           ((flags & kExternal) ? 0 : value_size);
+  }
+
+  char* ext() noexcept { return reinterpret_cast<char*>(this + 1); }
+  const char* ext() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+
+  int64_t sliding_ttl() const noexcept {
+    int64_t v;
+    std::memcpy(&v, ext(), sizeof v);
+    return v;
+  }
+  int64_t stale_until() const noexcept {
+    int64_t v;
+    std::memcpy(&v, ext() + ((flags & kSliding) ? 8 : 0), sizeof v);
+    return v;
+  }
+  std::atomic<int64_t>& retry_at() noexcept {
+    return *std::launder(
+        reinterpret_cast<std::atomic<int64_t>*>(ext() + ((flags & kSliding) ? 16 : 8)));
+  }
+  const std::atomic<int64_t>& retry_at() const noexcept {
+    return const_cast<EntryHeader*>(this)->retry_at();
+  }
+  char* external_slot() noexcept {
+    return ext() + ((flags & kSliding) ? 8 : 0) + ((flags & kStale) ? 16 : 0);
+  }
+  const char* external_value() const noexcept {
+    const char* p;
+    std::memcpy(&p, const_cast<EntryHeader*>(this)->external_slot(), sizeof p);
+    return p;
+  }
+
+  const char* key_data() const noexcept { return ext() + ExtensionBytes(flags); }
+  std::string_view key() const noexcept { return {key_data(), key_size}; }
+  std::string_view value() const noexcept {
+    return {(flags & kExternal) ? external_value() : key_data() + key_size, value_size};
+  }
+  // When the entry may be physically removed: the end of its stale window, else its deadline.
+  int64_t removal_deadline() const noexcept {
+    return (flags & kStale) ? stale_until() : deadline.load(std::memory_order_relaxed);
+  }
+};
+static_assert(sizeof(EntryHeader) == 32, "entry header must stay 32 bytes");
+static_assert(offsetof(EntryHeader, policy) == EntryHeader::kPolicyHookOffset);
+static_assert(offsetof(EntryHeader, timer) == EntryHeader::kTimerHookOffset);
+
+inline EntryHeader* EntryAt(NodeSpace space, NodeId id) noexcept {
+  return std::launder(reinterpret_cast<EntryHeader*>(space.At(id)));
+}
+
+}  // namespace larder

@@ -1,0 +1,322 @@
+// Shard: entry creation, publication, removal, expiry, eviction and reclamation.
+#include "engine/shard.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <fmt/format.h>
+
+#include "base/epoch.h"
+#include "base/hash.h"
+
+namespace larder {
+namespace {
+
+// Growth target: ~62% full after a rebuild, so inserts alone take it to the 13/16 limit.
+uint32_t CapacityFor(uint64_t live) {
+  const uint64_t cap = live + live / 2 + live / 8 + 1;  // ~1.625x
+  return static_cast<uint32_t>(std::min<uint64_t>(cap, uint64_t{1} << 31));
+}
+
+}  // namespace
+
+Shard::Shard(Arena* arena, const ShardLimits& limits)
+    : limits_(limits), alloc_(arena), space_(arena->space()) {
+  owned_table_ = std::make_unique<Table>(std::max<uint32_t>(limits.min_capacity, 16));
+  table_.store(owned_table_.get(), std::memory_order_release);
+}
+
+Result<std::unique_ptr<Shard>> Shard::Create(Arena* arena, SlabAllocator& sentinels,
+                                             EvictionPolicyKind policy, const ShardLimits& limits,
+                                             int64_t now) {
+  std::unique_ptr<Shard> shard(new Shard(arena, limits));
+  MutexLock lock(shard->mu);
+  Status s = shard->Init(sentinels, policy, now);
+  if (!s.ok()) return s;
+  return shard;
+}
+
+Status Shard::Init(SlabAllocator& sentinels, EvictionPolicyKind policy, int64_t now) {
+  const size_t policy_nodes = PolicySentinelCount(policy);
+  Result<NodeId> p = sentinels.Allocate(policy_nodes * 16);
+  if (!p.ok()) return p.status();
+  Result<NodeId> w = sentinels.Allocate(TimerWheel::kSentinelCount * 16);
+  if (!w.ok()) return w.status();
+  policy_ = MakeEvictionPolicy(policy, space_, EntryHeader::kPolicyHookOffset, *p);
+  wheel_.emplace(space_, EntryHeader::kTimerHookOffset, *w, now);
+  return Status::OK();
+}
+
+Shard::~Shard() {
+  // The cache is being destroyed: no reader or writer can reach this shard any more. Free the
+  // external values; the allocator returns every slab.
+  MutexLock lock(mu);
+  const Table* t = owned_table_.get();
+  for (uint32_t i = 0; i < t->capacity(); ++i) {
+    const uint64_t s = const_cast<Table*>(t)->slot(i).load(std::memory_order_relaxed);
+    if (s == Table::kEmpty || s == Table::kTombstone) continue;
+    EntryHeader* e = Entry(Table::IdOf(s));
+    if (e->flags & EntryHeader::kExternal) std::free(const_cast<char*>(e->external_value()));
+  }
+  for (const Retired& r : retired_) {
+    EntryHeader* e = Entry(r.id);
+    if (e->flags & EntryHeader::kExternal) std::free(const_cast<char*>(e->external_value()));
+  }
+}
+
+void Shard::RecordAccess(uint64_t slot_value, uint32_t stripe) noexcept {
+  ReadBuffer& buffer = reads_[stripe & (kReadStripes - 1)];
+  if (!buffer.Record(slot_value)) return;
+  if (!mu.TryLock()) return;  // someone else holds the lock and will drain soon enough
+  DrainReads();
+  mu.Unlock();
+}
+
+void Shard::DrainReads() {
+  for (ReadBuffer& b : reads_) {
+    b.Drain([&](uint64_t v) {
+      mu.AssertHeld();
+      const NodeId id = Table::IdOf(v);
+      if (Entry(id)->state & EntryHeader::kLinked) policy_->OnAccess(id, v);
+    });
+  }
+}
+
+Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
+  uint8_t flags = 0;
+  if (spec.sliding_ttl > 0) flags |= EntryHeader::kSliding;
+  if (spec.stale_until != kNever) flags |= EntryHeader::kStale;
+  size_t size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size());
+  if (size > SlabAllocator::kMaxObjectSize) {
+    flags |= EntryHeader::kExternal;
+    size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size());
+  }
+  char* external = nullptr;
+  if (flags & EntryHeader::kExternal) {
+    external = static_cast<char*>(std::malloc(spec.value.size()));
+    if (external == nullptr) {
+      return Status::ResourceExhausted(
+          fmt::format("cannot allocate {} bytes for a value", spec.value.size()));
+    }
+    std::memcpy(external, spec.value.data(), spec.value.size());
+  }
+  Result<NodeId> id = alloc_.Allocate(size);
+  if (!id.ok()) {
+    std::free(external);
+    return id.status();
+  }
+  char* mem = space_.At(*id);
+  auto* e = new (mem) EntryHeader;
+  e->deadline.store(spec.deadline, std::memory_order_relaxed);
+  e->value_size = static_cast<uint32_t>(spec.value.size());
+  e->key_size = static_cast<uint16_t>(spec.key.size());
+  e->flags = flags;
+  char* ext = e->ext();
+  if (flags & EntryHeader::kSliding) {
+    std::memcpy(ext, &spec.sliding_ttl, 8);
+    ext += 8;
+  }
+  if (flags & EntryHeader::kStale) {
+    std::memcpy(ext, &spec.stale_until, 8);
+    new (ext + 8) std::atomic<int64_t>(0);
+    ext += 16;
+  }
+  if (flags & EntryHeader::kExternal) {
+    std::memcpy(ext, &external, sizeof external);
+    ext += 8;
+  }
+  std::memcpy(ext, spec.key.data(), spec.key.size());
+  if (!(flags & EntryHeader::kExternal)) {
+    std::memcpy(ext + spec.key.size(), spec.value.data(), spec.value.size());
+  }
+  return *id;
+}
+
+void Shard::FreeEntry(NodeId id) {
+  EntryHeader* e = Entry(id);
+  if (e->flags & EntryHeader::kExternal) std::free(const_cast<char*>(e->external_value()));
+  alloc_.Free(id);
+}
+
+void Shard::DiscardEntry(NodeId id) { FreeEntry(id); }
+
+void Shard::Insert(uint64_t hash, NodeId id) {
+  Table* t = owned_table_.get();
+  if (used_slots_ + 1 > Table::MaxUsed(t->capacity())) {
+    Rebuild(static_cast<uint32_t>(live_ + 1));
+    t = owned_table_.get();
+  }
+  const std::string_view key = Entry(id)->key();
+  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
+    return Entry(other)->key() == key;
+  });
+  assert(p.existing == 0);
+  t->slot(p.index).store(Table::Encode(hash, id), std::memory_order_release);
+  if (!p.reuses_tombstone) ++used_slots_;
+}
+
+void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
+  // Reads recorded before this write are older than it: apply them first, so the policy's
+  // order matches the order things happened in. This must precede publication: once the entry
+  // is in the table a reader may record it, and the policy must know a node before it is moved.
+  if (limits_.max_entries != 0 || limits_.max_bytes != 0) DrainReads();
+  EntryHeader* e = Entry(id);
+  Table* t = owned_table_.get();
+  const std::string_view key = e->key();
+  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
+    return Entry(other)->key() == key;
+  });
+  if (p.existing != 0) {
+    // Replace in place: readers see the old entry or the new one, never neither. The store is
+    // seq_cst because it also unlinks the old entry (see epoch.h).
+    t->slot(p.index).store(Table::Encode(hash, id), std::memory_order_seq_cst);
+    Unlink(Table::IdOf(p.existing), RemovalCause::kReplaced, nullptr);  // kSet reports it
+  } else {
+    Insert(hash, id);
+  }
+  policy_->OnInsert(id, hash);
+  e->state = EntryHeader::kLinked;  // from here on, drained reads of it reach the policy
+  const int64_t until = e->removal_deadline();
+  if (until != kNever) wheel_->Schedule(id, until);
+  ++live_;
+  weight_ += Weight(e->key_size, e->value_size);
+  EnforceBounds(removed);
+  PublishCounts();  // only now: readers of the counts never see a bound exceeded
+}
+
+NodeId Shard::Remove(uint64_t hash, std::string_view key, RemovalCause cause,
+                     RemovalList* removed) {
+  Table* t = owned_table_.get();
+  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
+    return Entry(other)->key() == key;
+  });
+  if (p.existing == 0) return kNoNode;
+  t->slot(p.index).store(Table::kTombstone, std::memory_order_seq_cst);
+  const NodeId id = Table::IdOf(p.existing);
+  Unlink(id, cause, removed);
+  PublishCounts();
+  return id;
+}
+
+void Shard::RemoveNode(NodeId id, RemovalCause cause, RemovalList* removed) {
+  const std::string_view key = Entry(id)->key();
+  const uint64_t hash = HashKey(key);
+  Table* t = owned_table_.get();
+  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) { return other == id; });
+  assert(p.existing != 0);
+  t->slot(p.index).store(Table::kTombstone, std::memory_order_seq_cst);
+  Unlink(id, cause, removed);
+}
+
+void Shard::Unlink(NodeId id, RemovalCause cause, RemovalList* removed) {
+  EntryHeader* e = Entry(id);
+  policy_->OnRemove(id);
+  wheel_->Cancel(id);
+  e->state = 0;
+  --live_;
+  weight_ -= Weight(e->key_size, e->value_size);
+  auto& counter = removals_[static_cast<int>(cause)];
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  retired_.push_back({id, epoch::RetireTag()});
+  if (removed != nullptr) removed->push_back({id, cause});
+}
+
+void Shard::RemoveAll(RemovalCause cause, RemovalList* removed) {
+  Table* t = owned_table_.get();
+  for (uint32_t i = 0; i < t->capacity(); ++i) {
+    const uint64_t s = t->slot(i).load(std::memory_order_relaxed);
+    if (s == Table::kEmpty || s == Table::kTombstone) continue;
+    t->slot(i).store(Table::kTombstone, std::memory_order_seq_cst);
+    Unlink(Table::IdOf(s), cause, removed);
+  }
+  Rebuild(0);  // drop the tombstones
+  PublishCounts();
+}
+
+void Shard::EnforceBounds(RemovalList* removed) {
+  if (!OverBounds()) return;
+  DrainReads();  // let recent hits count before choosing victims
+  while (OverBounds()) {
+    const NodeId victim = policy_->Victim();
+    if (victim == kNoNode) break;
+    RemoveNode(victim, RemovalCause::kSize, removed);
+  }
+}
+
+void Shard::Expire(int64_t now, RemovalList* removed) {
+  wheel_->Advance(now, [&](NodeId id) {
+    mu.AssertHeld();
+    const int64_t until = Entry(id)->removal_deadline();
+    if (now >= until) {
+      RemoveNode(id, RemovalCause::kExpired, removed);
+    } else {
+      wheel_->Schedule(id, until);  // a sliding deadline moved, or cascading to a finer level
+    }
+  });
+  PublishCounts();
+}
+
+void Shard::Rebuild(uint32_t live_target) {
+  const uint32_t floor = std::max<uint32_t>(limits_.min_capacity, 16);
+  const uint32_t current = owned_table_->capacity();
+  uint32_t capacity;
+  if (live_target <= Table::MaxUsed(current) * 7 / 8 && live_target >= current / 4) {
+    capacity = current;  // tombstones filled the table: purge them, keep the size
+  } else {
+    capacity = CapacityFor(live_target);  // grow, or shrink after mass removal
+  }
+  capacity = std::max(capacity, floor);
+  auto fresh = std::make_unique<Table>(capacity);
+  Table* old = owned_table_.get();
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < old->capacity(); ++i) {
+    const uint64_t s = old->slot(i).load(std::memory_order_relaxed);
+    if (s == Table::kEmpty || s == Table::kTombstone) continue;
+    // Slots keep only the hash's upper half (the tag); the home slot needs the key's full hash.
+    uint32_t j = fresh->Home(HashKey(Entry(Table::IdOf(s))->key()));
+    while (fresh->slot(j).load(std::memory_order_relaxed) != Table::kEmpty) {
+      if (++j == capacity) j = 0;
+    }
+    fresh->slot(j).store(s, std::memory_order_relaxed);
+    ++used;
+  }
+  used_slots_ = used;
+  table_.store(fresh.get(), std::memory_order_release);
+  retired_tables_.emplace_back(std::move(owned_table_), epoch::RetireTag());
+  owned_table_ = std::move(fresh);
+}
+
+uint64_t Shard::oldest_retired_tag() const {
+  uint64_t tag = 0;
+  if (!retired_.empty()) tag = retired_.front().tag;
+  if (!retired_tables_.empty() && (tag == 0 || retired_tables_.front().second < tag)) {
+    tag = retired_tables_.front().second;
+  }
+  return tag;
+}
+
+void Shard::Reclaim(uint64_t safe_epoch) {
+  const uint64_t oldest = oldest_retired_tag();
+  if (oldest == 0 || !epoch::Reclaimable(oldest, safe_epoch)) return;
+  // Clear the read buffers first: a record may name an entry about to be freed (read_buffer.h).
+  for (ReadBuffer& b : reads_) {
+    b.Sweep([&](uint64_t v) {
+      mu.AssertHeld();
+      const NodeId id = Table::IdOf(v);
+      if (Entry(id)->state & EntryHeader::kLinked) policy_->OnAccess(id, v);
+    });
+  }
+  while (!retired_.empty() && epoch::Reclaimable(retired_.front().tag, safe_epoch)) {
+    FreeEntry(retired_.front().id);
+    retired_.pop_front();
+  }
+  while (!retired_tables_.empty() &&
+         epoch::Reclaimable(retired_tables_.front().second, safe_epoch)) {
+    retired_tables_.pop_front();
+  }
+}
+
+}  // namespace larder

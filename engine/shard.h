@@ -1,0 +1,187 @@
+// Shard: one lock-striped slice of a cache: table, allocator, eviction policy, timer wheel.
+//
+// Reads (Find, RecordAccess) take no lock: they run inside an epoch read section and only load.
+// Everything else requires `mu`. Entries are created (NewEntry), then published (Publish), which
+// replaces any previous entry of the key, schedules expiry and evicts to stay within the shard's
+// bounds. Removed entries are retired and freed by Reclaim() once no reader can see them.
+//
+// Synchronization domains:
+//   constant after construction: arena_, space_, limits
+//   atomic for lock-free readers: table_, read buffers, entries_/bytes_/removals_ (stats)
+//   guarded by mu: everything else
+#pragma once
+
+#include "base/private.h"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/arena.h"
+#include "base/mutex.h"
+#include "base/slab_allocator.h"
+#include "engine/entry.h"
+#include "engine/read_buffer.h"
+#include "engine/table.h"
+#include "larder/cache.h"
+#include "larder/events.h"
+#include "policy/eviction_policy.h"
+#include "policy/timer_wheel.h"
+
+namespace larder {
+
+struct ShardLimits {
+  uint64_t max_entries = 0;  // 0 = unbounded
+  uint64_t max_bytes = 0;    // 0 = unbounded
+  uint32_t min_capacity = 16;
+};
+
+// What a new entry holds; see entry.h for the layout.
+struct EntrySpec {
+  std::string_view key;
+  std::string_view value;
+  int64_t deadline = kNever;
+  int64_t sliding_ttl = 0;       // > 0 makes a sliding entry
+  int64_t stale_until = kNever;  // != kNever makes a stale-capable entry
+};
+
+// An entry taken out of the table by a write, with why. Its memory stays readable until the
+// caller's epoch read section ends (the caller must have entered one before the removal).
+// Methods taking a RemovalList* report removals there when it is non-null (for events).
+struct Removal {
+  NodeId id;
+  RemovalCause cause;
+};
+using RemovalList = std::vector<Removal>;
+
+struct Flight;  // engine/single_flight.h
+
+class alignas(64) Shard {
+ public:
+  static constexpr int kReadStripes = 4;
+
+  // `sentinels` provides the policy's and the timer wheel's sentinel nodes (never freed; shards
+  // share one allocator for them so that an empty shard holds no slab of its own).
+  static Result<std::unique_ptr<Shard>> Create(Arena* arena, SlabAllocator& sentinels,
+                                               EvictionPolicyKind policy,
+                                               const ShardLimits& limits, int64_t now);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  static uint64_t Weight(size_t key_size, size_t value_size) noexcept {
+    return key_size + value_size + kEntryOverhead;
+  }
+
+  // ---- Lock-free; REQUIRE an epoch read section. ----
+
+  // The slot word of the live-or-expired entry stored under `key`, or 0.
+  uint64_t Find(uint64_t hash, std::string_view key) const noexcept {
+    const Table* t = table_.load(std::memory_order_acquire);
+    return t->Find(hash, [&](NodeId id) { return EntryAt(space_, id)->key() == key; });
+  }
+  EntryHeader* Entry(NodeId id) const noexcept { return EntryAt(space_, id); }
+  // Notes a hit for the eviction policy (lossy). Drains the buffer when it wraps and the lock is
+  // free; never waits.
+  void RecordAccess(uint64_t slot_value, uint32_t stripe) noexcept;
+
+  uint64_t entries() const noexcept { return entries_.load(std::memory_order_relaxed); }
+  uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
+  uint64_t removals(RemovalCause c) const noexcept {
+    return removals_[static_cast<int>(c)].load(std::memory_order_relaxed);
+  }
+  const ShardLimits& limits() const noexcept { return limits_; }
+
+  Mutex mu;
+
+  // ---- REQUIRE mu. ----
+
+  // Allocates and fills an unpublished entry. ResourceExhausted when memory runs out.
+  Result<NodeId> NewEntry(const EntrySpec& spec) REQUIRES(mu);
+  // Frees an entry that was never published.
+  void DiscardEntry(NodeId id) REQUIRES(mu);
+  // Makes `id` the entry for its key, replacing (and reporting) any previous one, schedules its
+  // expiry and evicts to stay within bounds.
+  void Publish(uint64_t hash, NodeId id, RemovalList* removed) REQUIRES(mu);
+  // Removes the entry stored under `key`, live or expired; returns its id or kNoNode.
+  NodeId Remove(uint64_t hash, std::string_view key, RemovalCause cause, RemovalList* removed)
+      REQUIRES(mu);
+  // Removes every entry.
+  void RemoveAll(RemovalCause cause, RemovalList* removed) REQUIRES(mu);
+  // Removes entries whose removal deadline has passed at `now`.
+  void Expire(int64_t now, RemovalList* removed) REQUIRES(mu);
+  // Applies recorded reads to the eviction policy.
+  void DrainReads() REQUIRES(mu);
+  // Frees retired entries and tables that no reader can see any more (see epoch.h).
+  void Reclaim(uint64_t safe_epoch) REQUIRES(mu);
+  size_t retired() const REQUIRES(mu) { return retired_.size() + retired_tables_.size(); }
+  // Oldest retire tag pending, or 0 when nothing is pending.
+  uint64_t oldest_retired_tag() const REQUIRES(mu);
+
+  // In-flight loads of this shard's keys (single flight).
+  std::map<std::string, std::shared_ptr<Flight>, std::less<>>& flights() REQUIRES(mu) {
+    return flights_;
+  }
+
+  // For tests: the policy's victim, the wheel, the table.
+  NodeId PolicyVictim() const REQUIRES(mu) { return policy_->Victim(); }
+  const TimerWheel& wheel() const REQUIRES(mu) { return *wheel_; }
+  uint32_t table_capacity() const noexcept {
+    return table_.load(std::memory_order_acquire)->capacity();
+  }
+
+ private:
+  Shard(Arena* arena, const ShardLimits& limits);
+  Status Init(SlabAllocator& sentinels, EvictionPolicyKind policy, int64_t now) REQUIRES(mu);
+
+  void Insert(uint64_t hash, NodeId id) REQUIRES(mu);
+  void RemoveNode(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
+  void Unlink(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
+  void EnforceBounds(RemovalList* removed) REQUIRES(mu);
+  void Rebuild(uint32_t live_target) REQUIRES(mu);
+  void FreeEntry(NodeId id) REQUIRES(mu);
+  void PublishCounts() REQUIRES(mu) {
+    entries_.store(live_, std::memory_order_relaxed);
+    bytes_.store(weight_, std::memory_order_relaxed);
+  }
+  bool OverBounds() const REQUIRES(mu) {
+    return (limits_.max_entries != 0 && live_ > limits_.max_entries) ||
+           (limits_.max_bytes != 0 && weight_ > limits_.max_bytes);
+  }
+
+  const ShardLimits limits_;
+  SlabAllocator alloc_ GUARDED_BY(mu);
+  const NodeSpace space_;
+
+  std::atomic<Table*> table_{nullptr};
+  std::unique_ptr<Table> owned_table_ GUARDED_BY(mu);
+  std::array<ReadBuffer, kReadStripes> reads_;
+
+  std::unique_ptr<EvictionPolicy> policy_ GUARDED_BY(mu);
+  std::optional<TimerWheel> wheel_ GUARDED_BY(mu);
+
+  uint64_t live_ GUARDED_BY(mu) = 0;
+  uint64_t weight_ GUARDED_BY(mu) = 0;
+  uint32_t used_slots_ GUARDED_BY(mu) = 0;  // live + tombstones
+  std::atomic<uint64_t> entries_{0};
+  std::atomic<uint64_t> bytes_{0};
+  std::array<std::atomic<uint64_t>, kRemovalCauseCount> removals_{};
+
+  struct Retired {
+    NodeId id;
+    uint64_t tag;
+  };
+  std::deque<Retired> retired_ GUARDED_BY(mu);
+  std::deque<std::pair<std::unique_ptr<Table>, uint64_t>> retired_tables_ GUARDED_BY(mu);
+
+  std::map<std::string, std::shared_ptr<Flight>, std::less<>> flights_ GUARDED_BY(mu);
+};
+
+}  // namespace larder

@@ -1,0 +1,233 @@
+// Cache: an in-process key-value cache with TTL, bounds, single-flight loading and
+// stale-while-revalidate. Start here.
+//
+// Keys and values are byte strings. Entries live in a sharded hash table whose reads take no
+// lock and write no shared cache line: Get() hands out a ValueHandle that pins the value in place
+// (epoch-based reclamation) instead of copying it or bumping a reference count.
+//
+// Thread safety: every method may be called from any thread at any time.
+// Ownership: Open() returns the only owner. Destroying the cache stops its maintenance thread and
+// waits for its background loads. REQUIRES: no ValueHandle of this cache is alive at destruction.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "larder/clock.h"
+#include "larder/events.h"
+#include "larder/stats.h"
+#include "larder/status.h"
+
+namespace larder {
+
+class Executor;
+
+// Documented limits; larger arguments are refused with InvalidArgument.
+inline constexpr size_t kMaxKeySize = 65535;
+inline constexpr size_t kMaxValueSize = size_t{512} << 20;
+// Accounting weight of one entry: key + value + this overhead (see docs/design.md).
+inline constexpr size_t kEntryOverhead = 48;
+
+enum class EvictionPolicyKind : uint8_t {
+  kLru = 0,  // least recently used, per shard; accesses recorded in lossy buffers
+};
+
+struct CacheOptions {
+  // Bound on stored entries; 0 = unbounded. Each shard owns an equal share and evicts its own
+  // least recently used entry, so the cache never holds more than max_entries.
+  size_t max_entries = 0;
+  // Bound on summed entry weights (key + value + kEntryOverhead); 0 = unbounded. Split across
+  // shards like max_entries: an entry heavier than one shard's share is refused.
+  size_t max_bytes = 0;
+  // TTL for writes that give none; unset = such entries never expire.
+  std::optional<Duration> default_ttl{};
+  // Number of shards, a power of two up to 1024; 0 = automatic (enough for the machine's cores,
+  // fewer when small bounds would leave each shard a tiny share).
+  size_t num_shards = 0;
+  // Expected entry count, to size the tables up front; 0 = derive from max_entries or grow.
+  size_t expected_entries = 0;
+  EvictionPolicyKind policy = EvictionPolicyKind::kLru;
+  // Time source; null = SystemClock(). Tests pass a ManualClock.
+  std::shared_ptr<Clock> clock{};
+  // Period of the background maintenance thread (expiry, eviction bookkeeping, memory
+  // reclamation). Zero = no thread: the application calls RunPendingMaintenance() itself.
+  Duration maintenance_interval = std::chrono::milliseconds(100);
+  // Where background refreshes run; null = an internal pool of `loader_threads` threads with a
+  // queue of `max_pending_loads`. When the queue is full a refresh is skipped (stale serves on).
+  std::shared_ptr<Executor> executor{};
+  size_t loader_threads = 2;
+  size_t max_pending_loads = 1024;
+  // After a failed background refresh, the stale value serves this long before the next refresh
+  // attempt, so a failing source is not hammered.
+  Duration fail_safe_throttle = std::chrono::seconds(1);
+};
+
+struct WriteOptions {
+  // Time to live from this write; unset = CacheOptions::default_ttl. Must be positive.
+  std::optional<Duration> ttl{};
+  // Expire after access: each read moves the deadline to now + ttl (to within ttl/16).
+  // REQUIRES: a ttl (here or the default).
+  bool sliding = false;
+};
+
+struct KeyValue {
+  std::string_view key{};
+  std::string_view value{};
+};
+
+// The remaining life of a key, as Redis's TTL reports it.
+struct KeyTtl {
+  bool exists = false;                 // a live entry is stored under the key
+  std::optional<Duration> remaining;  // set when it has a deadline; unset = never expires
+};
+
+// Produces a value for a cache miss. Errors (a non-OK Result or an exception) are returned to
+// every caller waiting on the same key and nothing is cached.
+using Fetcher = std::function<Result<std::string>()>;
+
+namespace internal {
+class CacheCore;
+void ReleaseReadPin() noexcept;
+}  // namespace internal
+
+// Read access to one cached value, without a copy. While alive, the bytes stay valid even if the
+// entry is overwritten, deleted or evicted meanwhile. Move-only.
+// REQUIRES: released (destroyed) on the thread that obtained it. Keep handles short-lived: a
+// held handle delays the reuse of memory freed by writes anywhere in the process.
+class ValueHandle {
+ public:
+  ValueHandle() noexcept = default;
+  ValueHandle(ValueHandle&& other) noexcept
+      : key_(other.key_), value_(other.value_), pinned_(std::exchange(other.pinned_, false)) {}
+  ValueHandle& operator=(ValueHandle&& other) noexcept {
+    if (this != &other) {
+      Release();
+      key_ = other.key_;
+      value_ = other.value_;
+      pinned_ = std::exchange(other.pinned_, false);
+    }
+    return *this;
+  }
+  ValueHandle(const ValueHandle&) = delete;
+  ValueHandle& operator=(const ValueHandle&) = delete;
+  ~ValueHandle() { Release(); }
+
+  // True when the lookup found a live entry.
+  explicit operator bool() const noexcept { return pinned_; }
+  // REQUIRES: *this is true.
+  std::string_view key() const noexcept { return key_; }
+  std::string_view value() const noexcept { return value_; }
+
+  // Drops the pin early; the handle becomes empty.
+  void Release() noexcept {
+    if (pinned_) {
+      pinned_ = false;
+      internal::ReleaseReadPin();
+    }
+  }
+
+ private:
+  friend class internal::CacheCore;
+  ValueHandle(std::string_view key, std::string_view value) noexcept
+      : key_(key), value_(value), pinned_(true) {}
+
+  std::string_view key_;
+  std::string_view value_;
+  bool pinned_ = false;
+};
+
+class Cache {
+ public:
+  // Creates a cache. InvalidArgument names the offending option (for example num_shards not a
+  // power of two); ResourceExhausted when address space for the entry arena cannot be reserved.
+  static Result<std::unique_ptr<Cache>> Open(CacheOptions options = {});
+
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+  ~Cache();
+
+  // ---- Reads. A key past kMaxKeySize is simply never found. ----
+
+  // Looks up `key`. The handle is empty when no live entry exists; an entry is expired, and so
+  // absent, once now >= its deadline. Counts a hit or a miss. A sliding entry's deadline moves.
+  [[nodiscard]] ValueHandle Get(std::string_view key);
+  // Copying convenience: true and *value filled when found; *value untouched otherwise.
+  [[nodiscard]] bool Get(std::string_view key, std::string* value);
+  // Calls fn(std::string_view value) while the value is pinned; returns whether it was found.
+  template <typename Fn>
+  bool Visit(std::string_view key, Fn&& fn) {
+    ValueHandle handle = Get(key);
+    if (!handle) return false;
+    std::forward<Fn>(fn)(handle.value());
+    return true;
+  }
+  // Copies of the values of `keys`, in order; unset where absent.
+  std::vector<std::optional<std::string>> GetMany(std::span<const std::string_view> keys);
+
+  // True when a live entry exists. Not counted as a hit or miss; does not move a sliding
+  // deadline or the entry's recency.
+  [[nodiscard]] bool Exists(std::string_view key);
+  // The remaining life of `key`.
+  [[nodiscard]] KeyTtl Ttl(std::string_view key);
+
+  // ---- Writes ----
+
+  // Stores `value` under `key`, replacing any previous value. InvalidArgument when the key or
+  // value is too large, the ttl is not positive, sliding is asked without a ttl, or the entry
+  // alone outweighs its shard's share of max_bytes. May evict other entries to honour bounds.
+  Status Set(std::string_view key, std::string_view value, const WriteOptions& options = {});
+  // Validates every item first, then stores them all; on InvalidArgument nothing was stored and
+  // the message names the item's index.
+  Status SetMany(std::span<const KeyValue> items, const WriteOptions& options = {});
+  // Removes `key`; true when a live entry was removed.
+  bool Delete(std::string_view key);
+  // Removes each key; returns how many live entries were removed.
+  size_t DeleteMany(std::span<const std::string_view> keys);
+  // Removes every entry (one kClear event).
+  void Clear();
+
+  // ---- Loading ----
+
+  // Returns the cached value or runs `fetch` once for all concurrent callers of the same key
+  // (single flight), caches its value with `options`, and returns it to each of them. A fetch
+  // error reaches every waiter and caches nothing.
+  Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,
+                               const WriteOptions& options = {});
+  // Stale-while-revalidate. A value is fresh for `fresh_ttl` after it is written and kept, stale,
+  // until `stale_ttl` after it is written. Fresh: returned. Stale: returned at once while one
+  // background refresh per key runs `fetch`. Neither: fetched and waited for (single flight).
+  // Fail-safe: while refreshes fail the stale value keeps serving until stale_ttl, with at most
+  // one attempt per fail_safe_throttle. InvalidArgument unless 0 < fresh_ttl <= stale_ttl.
+  Result<std::string> GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
+                                   Duration stale_ttl);
+
+  // ---- Observation and upkeep ----
+
+  // Subscribes `listener` to the events in `mask` (see events.h for delivery rules).
+  [[nodiscard]] Subscription Subscribe(EventListener listener, EventMask mask = kAllEvents);
+  CacheStats GetStats() const;
+  // Zeroes hits, misses, removals, loads and their kin; entries and bytes are untouched.
+  void ResetStats();
+  // Stored entries, including expired ones not yet removed.
+  size_t Size() const;
+  // Runs one maintenance pass now: removes expired entries, applies recorded accesses to the
+  // eviction policy, enforces bounds and reclaims freed memory. Deterministic with a ManualClock.
+  void RunPendingMaintenance();
+
+  const CacheOptions& options() const noexcept;
+
+ private:
+  explicit Cache(std::unique_ptr<internal::CacheCore> core) noexcept;
+  std::unique_ptr<internal::CacheCore> core_;
+};
+
+}  // namespace larder

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Counts test cases across meson test logs and prints "N passed, N failed".
+
+Each meson test is a doctest binary (or a script printing the same summary line); its stdout
+carries "[doctest] test cases: T | P passed | F failed". A test whose log has no such line counts
+as one case: passed if meson saw it pass, failed otherwise (a crash before the summary).
+Usage: summarize.py testlog.json [testlog.json ...]
+"""
+import json
+import re
+import sys
+
+LINE = re.compile(r"\[doctest\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed")
+
+
+def count(path):
+    passed = failed = 0
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            raw = raw.strip()
+            if not raw:
+                continue
+            entry = json.loads(raw)
+            ok = entry.get("result") == "OK"
+            found = LINE.findall(entry.get("stdout", "") or "")
+            if found:
+                _, p, fl = (int(x) for x in found[-1])
+                passed += p
+                failed += fl
+                if not ok and fl == 0:
+                    failed += 1  # the binary failed after its cases passed (sanitizer, leak)
+            elif ok:
+                passed += 1
+            else:
+                failed += 1
+    return passed, failed
+
+
+def main(paths):
+    passed = failed = 0
+    for path in paths:
+        try:
+            p, f = count(path)
+        except FileNotFoundError:
+            print(f"{path}: missing (the build or test run did not start)", file=sys.stderr)
+            p, f = 0, 1
+        passed += p
+        failed += f
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
