@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -25,6 +26,13 @@ std::mutex g_registry_mu;  // guards record allocation and g_next_ordinal
 uint32_t g_next_ordinal = 0;
 std::mutex g_advance_mu;   // one advancer at a time
 std::once_flag g_init_once;
+std::atomic<int64_t> g_last_advance_ns{0};
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 long Membarrier(int cmd) { return syscall(__NR_membarrier, cmd, 0, 0); }
 
@@ -105,10 +113,18 @@ uint64_t TryAdvance() {
     const uint64_t a = r->active.load(std::memory_order_seq_cst);
     if (a != 0 && a < safe) safe = a;
   }
+  g_last_advance_ns.store(SteadyNanos(), std::memory_order_relaxed);
   // Keep the published value monotonic even if a stale reader announced an old epoch.
   uint64_t prev = g_safe.load(std::memory_order_relaxed);
   if (safe > prev) g_safe.store(safe, std::memory_order_release);
   return safe > prev ? safe : prev;
+}
+
+uint64_t TryAdvanceThrottled(int64_t min_interval_ns) {
+  if (SteadyNanos() - g_last_advance_ns.load(std::memory_order_relaxed) < min_interval_ns) {
+    return SafeEpoch();
+  }
+  return TryAdvance();
 }
 
 void Synchronize() {

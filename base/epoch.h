@@ -97,6 +97,11 @@ uint64_t SafeEpoch();
 // is advancing right now, returns the last safe epoch without waiting.
 uint64_t TryAdvance();
 
+// Like TryAdvance, but at most once per `min_interval_ns` process-wide: writers that pile up
+// retirements call this, and each advance costs a membarrier (an interrupt on every core
+// running one of our threads).
+uint64_t TryAdvanceThrottled(int64_t min_interval_ns);
+
 inline bool Reclaimable(uint64_t tag, uint64_t safe) { return tag + 1 < safe; }
 
 // Blocks until everything retired before the call is reclaimable.

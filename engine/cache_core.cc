@@ -169,11 +169,18 @@ void CacheCore::RunPendingMaintenance() {
   }
 }
 
-void CacheCore::MaybeReclaim(Shard& shard) {
-  if (shard.retired() < kReclaimBatch) return;
-  uint64_t safe = epoch::SafeEpoch();
-  if (!epoch::Reclaimable(shard.oldest_retired_tag(), safe)) safe = epoch::TryAdvance();
+bool CacheCore::MaybeReclaim(Shard& shard) {
+  if (shard.retired() < kReclaimBatch) return false;
+  const uint64_t safe = epoch::SafeEpoch();
+  if (!epoch::Reclaimable(shard.oldest_retired_tag(), safe)) return true;
   shard.Reclaim(safe);
+  return false;
+}
+
+void CacheCore::AdvanceEpoch() {
+  // Writers ask at most once a millisecond; the maintenance pass advances unconditionally.
+  constexpr int64_t kMinAdvanceInterval = 1'000'000;
+  epoch::TryAdvanceThrottled(kMinAdvanceInterval);
 }
 
 void CacheCore::EmitRemovals(const Shard& shard, const RemovalList& removed) {

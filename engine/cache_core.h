@@ -133,8 +133,10 @@ class CacheCore {
   // Emits events for `removed` entries. REQUIRES: the epoch read section that covered the
   // removals is still open.
   void EmitRemovals(const Shard& shard, const RemovalList& removed);
-  // Reclaims retired memory of `shard` when enough piled up; may advance the epoch.
-  void MaybeReclaim(Shard& shard) REQUIRES(shard.mu);
+  // Reclaims retired memory of `shard` when enough piled up. Returns true when the epoch must
+  // advance first: the caller then calls AdvanceEpoch() after releasing the lock.
+  bool MaybeReclaim(Shard& shard) REQUIRES(shard.mu);
+  static void AdvanceEpoch();
 
   // cache_load.cc helpers
   Result<std::string> LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,

@@ -60,13 +60,15 @@ Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
   epoch::Guard guard;
   RemovalList removed;
   RemovalList* report = events_->Wants(kRemovalEvents) ? &removed : nullptr;
+  bool advance;
   {
     MutexLock lock(shard.mu);
     Result<NodeId> id = shard.NewEntry(spec);
     if (!id.ok()) return id.status();
     shard.Publish(hash, *id, report);
-    MaybeReclaim(shard);
+    advance = MaybeReclaim(shard);
   }
+  if (advance) AdvanceEpoch();
   if (events_->Wants(EventBit(event))) {
     CacheEvent ev;
     ev.type = event;
@@ -120,12 +122,14 @@ bool CacheCore::Delete(std::string_view key) {
   epoch::Guard guard;
   RemovalList removed;
   NodeId id;
+  bool advance = false;
   {
     MutexLock lock(shard.mu);
     id = shard.Remove(hash, key, RemovalCause::kExplicit,
                       events_->Wants(kRemovalEvents) ? &removed : nullptr);
-    if (id != kNoNode) MaybeReclaim(shard);
+    if (id != kNoNode) advance = MaybeReclaim(shard);
   }
+  if (advance) AdvanceEpoch();
   EmitRemovals(shard, removed);
   return id != kNoNode && Live(shard.Entry(id));
 }

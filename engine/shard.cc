@@ -24,7 +24,7 @@ uint32_t CapacityFor(uint64_t live) {
 }  // namespace
 
 Shard::Shard(Arena* arena, const ShardLimits& limits)
-    : limits_(limits), alloc_(arena), space_(arena->space()) {
+    : limits_(limits), space_(arena->space()), alloc_(arena) {
   owned_table_ = std::make_unique<Table>(std::max<uint32_t>(limits.min_capacity, 16));
   table_.store(owned_table_.get(), std::memory_order_release);
 }
