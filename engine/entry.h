@@ -35,7 +35,10 @@ inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 struct EntryHeader {
   enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4 };
+  // `state` (shard lock): bit 0 = linked in table and policy; bits 1..7 = the shard's promotion
+  // epoch when the entry last entered the policy's front (see Shard::NoteAccess).
   enum State : uint8_t { kLinked = 1 };
+  static constexpr int kPromoShift = 1;
 
   ListHook policy;
   ListHook timer;

@@ -15,6 +15,8 @@
 namespace larder {
 namespace {
 
+constexpr uint64_t kExactBelow = 2048;
+
 // Growth target: ~62% full after a rebuild, so inserts alone take it to the 13/16 limit.
 uint32_t CapacityFor(uint64_t live) {
   const uint64_t cap = live + live / 2 + live / 8 + 1;  // ~1.625x
@@ -24,7 +26,10 @@ uint32_t CapacityFor(uint64_t live) {
 }  // namespace
 
 Shard::Shard(Arena* arena, const ShardLimits& limits)
-    : limits_(limits), space_(arena->space()), alloc_(arena) {
+    : limits_(limits),
+      bounded_(limits.max_entries != 0 || limits.max_bytes != 0),
+      space_(arena->space()),
+      alloc_(arena) {
   owned_table_ = std::make_unique<Table>(std::max<uint32_t>(limits.min_capacity, 16));
   table_.store(owned_table_.get(), std::memory_order_release);
 }
@@ -67,7 +72,7 @@ Shard::~Shard() {
   }
 }
 
-void Shard::RecordAccess(uint64_t slot_value, uint32_t stripe) noexcept {
+void Shard::RecordAccessSlow(uint64_t slot_value, uint32_t stripe) noexcept {
   ReadBuffer& buffer = reads_[stripe & (kReadStripes - 1)];
   if (!buffer.Record(slot_value)) return;
   if (!mu.TryLock()) return;  // someone else holds the lock and will drain soon enough
@@ -79,10 +84,37 @@ void Shard::DrainReads() {
   for (ReadBuffer& b : reads_) {
     b.Drain([&](uint64_t v) {
       mu.AssertHeld();
-      const NodeId id = Table::IdOf(v);
-      if (Entry(id)->state & EntryHeader::kLinked) policy_->OnAccess(id, v);
+      NoteAccess(v);
     });
   }
+}
+
+uint64_t Shard::PromotionPeriod() const {
+  // The shard's capacity when bounded by count (stable from the first insert), else its size.
+  const uint64_t n = limits_.max_entries != 0 ? limits_.max_entries : live_;
+  return n >= kExactBelow ? n >> 5 : 0;
+}
+
+void Shard::StampPromotion(EntryHeader* e) {
+  e->state = static_cast<uint8_t>((e->state & EntryHeader::kLinked) |
+                                  (promo_epoch_ << EntryHeader::kPromoShift));
+  const uint64_t period = PromotionPeriod();
+  if (period != 0 && ++promo_ops_ >= period) {
+    promo_ops_ = 0;
+    promo_epoch_ = static_cast<uint8_t>((promo_epoch_ + 1) & 0x7f);
+  }
+}
+
+void Shard::NoteAccess(uint64_t slot_value) {
+  const NodeId id = Table::IdOf(slot_value);
+  EntryHeader* e = Entry(id);
+  if (!(e->state & EntryHeader::kLinked)) return;  // removed since it was read
+  // Shards under kExactBelow entries keep exact recency. Larger ones skip entries that entered
+  // the front within the last capacity/32 operations. The 7-bit epoch wraps after 4x capacity
+  // operations, so an entry untouched that long may miss one promotion in 128.
+  if (PromotionPeriod() != 0 && (e->state >> EntryHeader::kPromoShift) == promo_epoch_) return;
+  policy_->OnAccess(id, slot_value);
+  StampPromotion(e);
 }
 
 Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
@@ -179,6 +211,7 @@ void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   }
   policy_->OnInsert(id, hash);
   e->state = EntryHeader::kLinked;  // from here on, drained reads of it reach the policy
+  StampPromotion(e);
   const int64_t until = e->removal_deadline();
   if (until != kNever) wheel_->Schedule(id, until);
   ++live_;
@@ -305,8 +338,7 @@ void Shard::Reclaim(uint64_t safe_epoch) {
   for (ReadBuffer& b : reads_) {
     b.Sweep([&](uint64_t v) {
       mu.AssertHeld();
-      const NodeId id = Table::IdOf(v);
-      if (Entry(id)->state & EntryHeader::kLinked) policy_->OnAccess(id, v);
+      NoteAccess(v);
     });
   }
   while (!retired_.empty() && epoch::Reclaimable(retired_.front().tag, safe_epoch)) {

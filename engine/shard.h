@@ -89,8 +89,10 @@ class alignas(64) Shard {
   }
   EntryHeader* Entry(NodeId id) const noexcept { return EntryAt(space_, id); }
   // Notes a hit for the eviction policy (lossy). Drains the buffer when it wraps and the lock is
-  // free; never waits.
-  void RecordAccess(uint64_t slot_value, uint32_t stripe) noexcept;
+  // free; never waits. A no-op for unbounded shards, which never evict.
+  void RecordAccess(uint64_t slot_value, uint32_t stripe) noexcept {
+    if (bounded_) RecordAccessSlow(slot_value, stripe);
+  }
 
   uint64_t entries() const noexcept { return entries_.load(std::memory_order_relaxed); }
   uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
@@ -139,7 +141,14 @@ class alignas(64) Shard {
   Shard(Arena* arena, const ShardLimits& limits);
   Status Init(SlabAllocator& sentinels, EvictionPolicyKind policy, int64_t now) REQUIRES(mu);
 
+  void RecordAccessSlow(uint64_t slot_value, uint32_t stripe) noexcept;
   void Insert(uint64_t hash, NodeId id) REQUIRES(mu);
+  // Applies one drained read to the policy, unless the entry entered the front recently.
+  void NoteAccess(uint64_t slot_value) REQUIRES(mu);
+  // Stamps `e` with the current promotion epoch and advances the epoch every period.
+  void StampPromotion(EntryHeader* e) REQUIRES(mu);
+  // Policy operations per promotion epoch; 0 = exact recency (small shards).
+  uint64_t PromotionPeriod() const REQUIRES(mu);
   void RemoveNode(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
   void Unlink(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
   void EnforceBounds(RemovalList* removed) REQUIRES(mu);
@@ -159,6 +168,7 @@ class alignas(64) Shard {
 
   // Read by every lookup; written only when the table is rebuilt.
   const ShardLimits limits_;
+  const bool bounded_;
   const NodeSpace space_;
   std::atomic<Table*> table_{nullptr};
   // Lossy read buffers, one cache line pair per stripe (ReadBuffer is 64-byte aligned).
@@ -179,6 +189,11 @@ class alignas(64) Shard {
   uint64_t live_ GUARDED_BY(mu) = 0;
   uint64_t weight_ GUARDED_BY(mu) = 0;
   uint32_t used_slots_ GUARDED_BY(mu) = 0;  // live + tombstones
+  // Promotion filter: an access does not move an entry stamped with the current epoch (it
+  // entered the front within the last capacity/32 policy operations). Moving hot entries over and
+  // over would write the header line every reader of them needs. Small shards stay exact.
+  uint8_t promo_epoch_ GUARDED_BY(mu) = 0;
+  uint32_t promo_ops_ GUARDED_BY(mu) = 0;
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> bytes_{0};
   std::array<std::atomic<uint64_t>, kRemovalCauseCount> removals_{};

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "larder/events.h"
 
@@ -38,6 +39,10 @@ struct CacheStats {
 
   // One line per field, "name value"; for logs and the demo.
   std::string ToString() const;
+  // Prometheus text exposition format (version 0.0.4): one metric family per field, named
+  // larder_cache_<field>, each sample labelled cache="<cache_name>" when a name is given.
+  // Counters end in _total; removals carry a cause label.
+  std::string ToPrometheus(std::string_view cache_name = {}) const;
 };
 
 }  // namespace larder

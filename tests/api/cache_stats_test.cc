@@ -45,3 +45,41 @@ TEST_CASE("Stats: loads and load time are counted; ResetStats zeroes counters, n
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("Stats: Prometheus text has one typed family per field and labels every sample") {
+  testing::ManualCache c;
+  REQUIRE(c->Set("a", "1").ok());
+  (void)c->Get("a");
+  (void)c->Get("b");
+  CHECK(c->Delete("a"));
+  const std::string text = c->GetStats().ToPrometheus("users \"v2\"");
+  CHECK(text.find("# TYPE larder_cache_hits_total counter\n") != std::string::npos);
+  CHECK(text.find("larder_cache_hits_total{cache=\"users \\\"v2\\\"\"} 1\n") != std::string::npos);
+  CHECK(text.find("larder_cache_misses_total{cache=\"users \\\"v2\\\"\"} 1\n") != std::string::npos);
+  CHECK(text.find("larder_cache_removals_total{cache=\"users \\\"v2\\\"\",cause=\"explicit\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("larder_cache_entries{cache=\"users \\\"v2\\\"\"} 0\n") != std::string::npos);
+  // Every non-comment line is "name{labels} value" and every family is declared before use.
+  size_t samples = 0;
+  size_t pos = 0;
+  std::string declared;
+  while (pos < text.size()) {
+    const size_t end = text.find('\n', pos);
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      declared = line.substr(7, line.find(' ', 7) - 7);
+      continue;
+    }
+    if (line[0] == '#') continue;
+    ++samples;
+    CHECK(line.rfind(declared, 0) == 0);
+    CHECK(line.find("} ") != std::string::npos);
+  }
+  CHECK(samples >= 18);
+  CHECK(c->GetStats().ToPrometheus().find("larder_cache_hits_total 1\n") != std::string::npos);
+}
+
+}  // namespace larder

@@ -199,3 +199,25 @@ TEST_CASE("Shard: regression: a read of an entry being published never reaches t
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("Shard: in a large shard, reads of old entries still save them from eviction") {
+  ShardLimits limits;
+  limits.max_entries = 4096;
+  Fixture f(limits);
+  for (int i = 0; i < 4096; ++i) f.Put("k" + std::to_string(i), "v");
+  // The oldest hundred are read (each read recorded, drained under the lock as writes happen).
+  for (int i = 0; i < 100; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    epoch::Guard g;
+    f.shard->RecordAccess(f.shard->Find(HashKey(key), key), static_cast<uint32_t>(i));
+  }
+  for (int i = 0; i < 100; ++i) f.Put("new" + std::to_string(i), "v");
+  for (int i = 0; i < 100; ++i) CHECK(f.Read("k" + std::to_string(i)) == "v");
+  for (int i = 100; i < 200; ++i) CHECK(f.Read("k" + std::to_string(i)) == "<absent>");
+  CHECK(f.Read("k200") == "v");
+  CHECK(f.shard->entries() == 4096);
+}
+
+}  // namespace larder
