@@ -25,6 +25,7 @@
 #include "base/sanitizers.h"
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 
 namespace larder::epoch {
@@ -71,6 +72,8 @@ inline void Enter() {
 
 inline void Exit() {
   ThreadRecord* r = detail::t_record;
+  // A read section (a ValueHandle) must end on the thread that began it.
+  assert(r != nullptr && r->depth > 0);
   if (--r->depth == 0) r->active.store(0, std::memory_order_release);
 }
 

@@ -46,8 +46,8 @@ Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_v
   spec.value = value;
   const int64_t now = clock_->NowNanos();
   if (mode.stale) {
-    spec.deadline = now + mode.fresh_ttl;
-    spec.stale_until = now + mode.stale_ttl;
+    spec.deadline = DeadlineAfter(now, mode.fresh_ttl);
+    spec.stale_until = DeadlineAfter(now, mode.stale_ttl);
   } else {
     s = ResolveWrite(mode.write, now, &spec);
     if (!s.ok()) return s;
@@ -204,7 +204,7 @@ void CacheCore::StartRefresh(std::string_view key, uint64_t hash, Fetcher fetch,
 
 void CacheCore::ThrottleRefresh(std::string_view key, uint64_t hash) {
   Shard& shard = ShardFor(hash);
-  const int64_t retry_at = clock_->NowNanos() + options_.fail_safe_throttle.count();
+  const int64_t retry_at = DeadlineAfter(clock_->NowNanos(), options_.fail_safe_throttle.count());
   epoch::Guard guard;
   MutexLock lock(shard.mu);
   const uint64_t slot = shard.Find(hash, key);

@@ -17,7 +17,7 @@ bool CacheCore::LiveForRead(EntryHeader* e) const noexcept {
     // Move the deadline only when it gains more than ttl/16, so a hot sliding key writes its
     // line rarely; racing readers store nearly equal values.
     const int64_t ttl = e->sliding_ttl();
-    const int64_t next = clock_->CoarseNanos() + ttl;
+    const int64_t next = DeadlineAfter(clock_->CoarseNanos(), ttl);
     if (next - d > ttl / 16) e->deadline.store(next, std::memory_order_relaxed);
   }
   return true;

@@ -40,7 +40,7 @@ Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySp
   spec->sliding_ttl = 0;
   if (ttl) {
     const int64_t n = ttl->count();
-    spec->deadline = n >= kNever - now ? kNever - 1 : now + n;
+    spec->deadline = DeadlineAfter(now, n);
     if (options.sliding) spec->sliding_ttl = n;
   }
   return Status::OK();

@@ -33,6 +33,12 @@ namespace larder {
 
 inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
+// now + ttl, saturating just below kNever so that a finite TTL never means "no deadline".
+// REQUIRES: ttl >= 0.
+inline int64_t DeadlineAfter(int64_t now, int64_t ttl) noexcept {
+  return ttl >= kNever - 1 - now ? kNever - 1 : now + ttl;
+}
+
 struct EntryHeader {
   enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4 };
   // `state` (shard lock): bit 0 = linked in table and policy; bits 1..7 = the shard's promotion

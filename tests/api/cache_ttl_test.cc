@@ -107,3 +107,25 @@ TEST_CASE("TTL: very long TTLs do not overflow") {
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("TTL: the largest durations saturate instead of overflowing") {
+  testing::ManualCache c;
+  c.clock->Advance(std::chrono::hours(1));
+  REQUIRE(c->Set("sliding", "v", {.ttl = Duration::max(), .sliding = true}).ok());
+  CHECK(c.Value("sliding") == "v");  // extending by Duration::max() must not wrap around
+  c.clock->Advance(std::chrono::hours(24 * 365));
+  CHECK(c.Value("sliding") == "v");
+  auto r = c->GetWithStale("stale", [] () -> Result<std::string> { return std::string("s"); },
+                           Duration::max(), Duration::max());
+  REQUIRE(r.ok());
+  c.clock->Advance(std::chrono::hours(24 * 365));
+  c->RunPendingMaintenance();
+  CHECK(c->Exists("stale"));
+  const KeyTtl t = c->Ttl("stale");
+  REQUIRE(t.remaining.has_value());
+  CHECK(t.remaining->count() > 0);
+}
+
+}  // namespace larder
