@@ -1,0 +1,193 @@
+// Reporting: tables built from the result rows, and the JSON files.
+#include "report.h"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace larder::bench {
+namespace {
+
+std::string Format(const char* format, double v) {
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), format, v);
+  return buf.data();
+}
+
+const ThroughputRow* Find(const Results& results, const std::string& system, const Mix& mix,
+                          int threads) {
+  for (const ThroughputRow& r : results.throughput) {
+    if (r.system == system && r.workload == mix.name && r.threads == threads) return &r;
+  }
+  return nullptr;
+}
+
+bool HasData(const Results& results, const std::string& system) {
+  for (const ThroughputRow& r : results.throughput) {
+    if (r.system == system) return true;
+  }
+  return false;
+}
+
+// "41.23 ±1.2%": the median in Mops/s and half the min-max range relative to it.
+std::string ThroughputCell(const ThroughputRow& r) {
+  const double spread =
+      r.ops_per_sec > 0 ? (r.ops_per_sec_max - r.ops_per_sec_min) / 2 / r.ops_per_sec * 100 : 0;
+  return Format("%.2f", r.ops_per_sec / 1e6) +
+         Format(spread < 10 ? " ±%.1f%%" : " ±%.0f%%", spread) + (r.noisy_reps > 0 ? " !" : "");
+}
+
+// One row per (mix, threads) with a cell per system from `cell`, "-" where nothing was measured.
+template <typename CellFn>
+void FillGrid(const ReportContext& context, const std::vector<std::string>& systems, CellFn cell,
+              Table* table) {
+  table->header = {"workload", "threads"};
+  table->header.insert(table->header.end(), systems.begin(), systems.end());
+  for (const Mix& mix : context.mixes) {
+    for (int threads : context.thread_counts) {
+      std::vector<std::string> row = {mix.name, std::to_string(threads)};
+      bool any = false;
+      for (const std::string& system : systems) {
+        const std::optional<std::string> c = cell(system, mix, threads);
+        any = any || c.has_value();
+        row.push_back(c.value_or("-"));
+      }
+      if (any) table->rows.push_back(std::move(row));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Table> BuildTables(const Results& results, const ReportContext& context) {
+  std::vector<std::string> systems;
+  for (const std::string& s : context.systems) {
+    if (HasData(results, s)) systems.push_back(s);
+  }
+  std::vector<Table> tables;
+  if (!systems.empty()) {
+    Table t;
+    t.title = "Throughput, Mops/s (median of " + std::to_string(context.reps) + " runs of " +
+              Format("%.1f", context.seconds) + " s; ± is half the min-max range, % of median)";
+    FillGrid(
+        context, systems,
+        [&](const std::string& s, const Mix& m, int th) -> std::optional<std::string> {
+          const ThroughputRow* r = Find(results, s, m, th);
+          if (r == nullptr) return std::nullopt;
+          return ThroughputCell(*r);
+        },
+        &t);
+    for (const ThroughputRow& r : results.throughput) {
+      if (r.noisy_reps > 0) {
+        t.note = Format(
+            "! other processes took more than %.0f%% of the CPUs during a run, even "
+            "after retries",
+            kNoisyForeignShare * 100);
+        break;
+      }
+    }
+    tables.push_back(std::move(t));
+  }
+
+  std::vector<std::string> peers;
+  for (const std::string& s : systems) {
+    if (s != "larder") peers.push_back(s);
+  }
+  if (HasData(results, "larder") && !peers.empty()) {
+    Table t;
+    t.title = "larder / peer, median throughput (above 1 = larder faster)";
+    FillGrid(
+        context, peers,
+        [&](const std::string& s, const Mix& m, int th) -> std::optional<std::string> {
+          const ThroughputRow* l = Find(results, "larder", m, th);
+          const ThroughputRow* p = Find(results, s, m, th);
+          if (l == nullptr || p == nullptr || p->ops_per_sec <= 0) return std::nullopt;
+          return Format("%.2fx", l->ops_per_sec / p->ops_per_sec);
+        },
+        &t);
+    tables.push_back(std::move(t));
+  }
+
+  if (!results.memory.empty()) {
+    Table t;
+    t.title = "Memory per entry beyond the 32 bytes of key and value, after filling 1M entries";
+    t.header = {"system", "bytes/entry", "entries", "fill Mops/s", "measured by"};
+    for (const MemoryRow& m : results.memory) {
+      t.rows.push_back({m.system, Format("%.1f", m.bytes_per_entry), std::to_string(m.entries),
+                        Format("%.2f", m.fill_ops_per_sec / 1e6), m.source});
+    }
+    tables.push_back(std::move(t));
+  }
+
+  if (!systems.empty()) {
+    Table t;
+    t.title = "Latency p50 / p99, ns (1 op in 32 timed; reads and writes together)";
+    FillGrid(
+        context, systems,
+        [&](const std::string& s, const Mix& m, int th) -> std::optional<std::string> {
+          const ThroughputRow* r = Find(results, s, m, th);
+          if (r == nullptr || !r->p50_ns || !r->p99_ns) return std::nullopt;
+          return Format("%.0f", *r->p50_ns) + " / " + Format("%.0f", *r->p99_ns) +
+                 (r->latency_unit == "op" ? "" : " *");
+        },
+        &t);
+    for (const ThroughputRow& r : results.throughput) {
+      if (r.latency_unit != "op") {
+        t.note = "* " + r.system + ": round trip of one " + r.latency_unit +
+                 ", not the latency of one op.";
+        break;
+      }
+    }
+    tables.push_back(std::move(t));
+  }
+  return tables;
+}
+
+void WriteJsonFiles(const Results& results, const MachineInfo& machine,
+                    const std::filesystem::path& out_dir) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ThroughputRow& r : results.throughput) {
+    nlohmann::json j = {{"suite", "throughput"},
+                        {"system", r.system},
+                        {"workload", r.workload},
+                        {"threads", r.threads},
+                        {"ops_per_sec", r.ops_per_sec},
+                        {"ops_per_sec_min", r.ops_per_sec_min},
+                        {"ops_per_sec_max", r.ops_per_sec_max},
+                        {"reps", r.reps},
+                        {"failed_ops", r.failed_ops},
+                        {"foreign_cpu_max", r.foreign_cpu_max},
+                        {"noisy_reps", r.noisy_reps}};
+    if (r.p50_ns) j["p50_ns"] = *r.p50_ns;
+    if (r.p99_ns) j["p99_ns"] = *r.p99_ns;
+    if (r.latency_unit != "op") j["latency_unit"] = r.latency_unit;
+    rows.push_back(std::move(j));
+  }
+  for (const MemoryRow& m : results.memory) {
+    rows.push_back({{"suite", "memory"},
+                    {"system", m.system},
+                    {"workload", "fill"},
+                    {"threads", 1},
+                    {"ops_per_sec", m.fill_ops_per_sec},
+                    {"entries", m.entries},
+                    {"bytes_per_entry", m.bytes_per_entry},
+                    {"memory_source", m.source}});
+  }
+  const nlohmann::json machine_json = {
+      {"cpu_model", machine.cpu_model}, {"cores", machine.cores}, {"kernel", machine.kernel},
+      {"compiler", machine.compiler},   {"date", machine.date},   {"tsc_ghz", machine.tsc_ghz}};
+  const std::pair<const char*, const nlohmann::json*> files[] = {{"results.json", &rows},
+                                                                 {"machine.json", &machine_json}};
+  for (const auto& [name, json] : files) {
+    std::ofstream out(out_dir / name);
+    out << json->dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + (out_dir / name).string());
+  }
+}
+
+}  // namespace larder::bench

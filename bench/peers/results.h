@@ -1,0 +1,48 @@
+// The rows the suites produce; report.cc turns them into tables, JSON and a plot.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace larder::bench {
+
+// One (system, workload, threads) cell: the median of its repetitions and their spread.
+struct ThroughputRow {
+  std::string system;
+  std::string workload;  // a mix name, "95/5"
+  int threads = 0;
+  int reps = 0;
+  double ops_per_sec = 0;  // median
+  double ops_per_sec_min = 0;
+  double ops_per_sec_max = 0;
+  std::optional<double> p50_ns;  // over the latency samples of every repetition
+  std::optional<double> p99_ns;
+  std::string latency_unit;  // "op", or what one sample times (redis: a pipelined batch)
+  uint64_t failed_ops = 0;   // reads that missed or writes refused; 0 in a sound run
+  // The largest share of CPU time other processes took during a kept repetition, and how many
+  // kept repetitions were above kNoisyForeignShare even after their retries.
+  double foreign_cpu_max = 0;
+  int noisy_reps = 0;
+};
+
+// A repetition during which other processes took more than this share of all CPUs' time is
+// noisy: it is retried, and flagged if it stays noisy.
+inline constexpr double kNoisyForeignShare = 0.10;
+
+// One system's memory overhead after the fill, measured in a fresh process.
+struct MemoryRow {
+  std::string system;
+  uint64_t entries = 0;         // entries the system holds after the fill
+  double bytes_per_entry = 0;   // growth per entry beyond the 32 bytes of key and value
+  double fill_ops_per_sec = 0;  // single-threaded fill rate
+  std::string source;           // "rss", or "redis used_memory" for the server
+};
+
+struct Results {
+  std::vector<ThroughputRow> throughput;
+  std::vector<MemoryRow> memory;
+};
+
+}  // namespace larder::bench
