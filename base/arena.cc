@@ -16,8 +16,15 @@ Result<std::unique_ptr<Arena>> Arena::Create(size_t reserve_bytes) {
   if (reserve_bytes > kMaxReserve) reserve_bytes = kMaxReserve;
   reserve_bytes = (reserve_bytes + kSlabSize - 1) & ~(kSlabSize - 1);
   if (reserve_bytes < 2 * kSlabSize) reserve_bytes = 2 * kSlabSize;
-  void* base = mmap(nullptr, reserve_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                    -1, 0);
+  // Some environments cap address space (valgrind, ulimit -v): halve the reservation until it
+  // fits, down to kMinReserve. The cache then holds less before Set reports ResourceExhausted.
+  void* base = MAP_FAILED;
+  for (;;) {
+    base = mmap(nullptr, reserve_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                0);
+    if (base != MAP_FAILED || reserve_bytes / 2 < kMinReserve) break;
+    reserve_bytes /= 2;
+  }
   if (base == MAP_FAILED) {
     return Status::ResourceExhausted(fmt::format(
         "cannot reserve {} bytes of address space for the entry arena: {}", reserve_bytes,

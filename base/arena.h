@@ -41,8 +41,10 @@ class Arena {
   static constexpr size_t kSlabSize = size_t{1} << kSlabShift;
   static constexpr int kUnitsPerSlabShift = kSlabShift - NodeSpace::kUnitShift;
   static constexpr size_t kMaxReserve = size_t{1} << (32 + NodeSpace::kUnitShift);  // 64 GiB
+  static constexpr size_t kMinReserve = size_t{64} << 20;
 
-  // Reserves `reserve_bytes` (rounded up to whole slabs, at most kMaxReserve) of address space.
+  // Reserves `reserve_bytes` (rounded up to whole slabs, at most kMaxReserve) of address space,
+  // or half as much repeatedly (not below kMinReserve) where the system refuses that much.
   static Result<std::unique_ptr<Arena>> Create(size_t reserve_bytes = kMaxReserve);
   ~Arena();
   Arena(const Arena&) = delete;

@@ -20,11 +20,12 @@ class SystemClockImpl final : public Clock {
     const int64_t tick = int64_t{res.tv_sec} * 1'000'000'000 + res.tv_nsec;
     // The coarse clock trails the precise one by at most one tick while the tick runs; four
     // ticks leave room for a late tick. Deadlines closer than this read the precise clock.
-    slack_ = tick > 0 ? 4 * tick : 0;
+    if (tick > 0) UseKernelCoarseClock(4 * tick);
   }
   int64_t NowNanos() const override { return Read(CLOCK_MONOTONIC); }
-  int64_t CoarseNanos() const override { return slack_ > 0 ? Read(CLOCK_MONOTONIC_COARSE) : NowNanos(); }
-  int64_t CoarseSlackNanos() const override { return slack_; }
+  int64_t CoarseNanos() const override {
+    return CoarseSlackNanos() > 0 ? Read(CLOCK_MONOTONIC_COARSE) : NowNanos();
+  }
   int64_t ToWallMillis(int64_t mono_nanos) const override {
     const int64_t wall_now = Read(CLOCK_REALTIME);
     const int64_t mono_now = Read(CLOCK_MONOTONIC);
@@ -35,9 +36,6 @@ class SystemClockImpl final : public Clock {
     const int64_t mono_now = Read(CLOCK_MONOTONIC);
     return mono_now + (wall_millis * 1'000'000 - wall_now);
   }
-
- private:
-  int64_t slack_ = 0;
 };
 
 }  // namespace

@@ -54,9 +54,10 @@ inline ThreadRecord* Self() {
 // A small number unique among live threads (reused after a thread exits); for striping.
 inline uint32_t ThreadOrdinal() { return Self()->ordinal; }
 
-inline void Enter() {
+// Begins a read section; returns the thread's record (its ordinal serves for striping).
+inline ThreadRecord* Enter() {
   ThreadRecord* r = Self();
-  if (r->depth++ != 0) return;
+  if (r->depth++ != 0) return r;
   const uint64_t e = detail::g_epoch.load(std::memory_order_relaxed);
 #ifdef LARDER_TSAN
   r->active.exchange(e, std::memory_order_seq_cst);
@@ -68,6 +69,7 @@ inline void Enter() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }
 #endif
+  return r;
 }
 
 inline void Exit() {

@@ -24,8 +24,9 @@ class ThreadCounters {
   static_assert(N <= 8, "one cache line per stripe");
   static constexpr size_t kOwnedStripes = 64;
 
-  void Add(size_t counter, uint64_t n = 1) noexcept {
-    const uint32_t ordinal = epoch::ThreadOrdinal();
+  void Add(size_t counter, uint64_t n = 1) noexcept { Add(epoch::ThreadOrdinal(), counter, n); }
+  // For callers that already know their ordinal (epoch::Enter returns the thread's record).
+  void Add(uint32_t ordinal, size_t counter, uint64_t n) noexcept {
     if (ordinal < kOwnedStripes) {
       std::atomic<uint64_t>& c = stripes_[ordinal].v[counter];
       c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

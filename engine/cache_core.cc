@@ -109,6 +109,14 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
     limits.max_bytes = Share(o.max_bytes, shards, i);
     // Pre-size to ~75% full at the expected count, leaving room for tombstones.
     const uint64_t per_shard = Share(expected, shards, i);
+    // Entries a full shard holds: its count share, or for byte bounds at least share / 64 (no
+    // entry weighs less than 64 bytes with the overhead).
+    limits.expected_full = limits.max_entries;
+    if (limits.max_bytes != 0) {
+      const uint64_t by_bytes = limits.max_bytes / 64;
+      limits.expected_full =
+          limits.expected_full == 0 ? by_bytes : std::min(limits.expected_full, by_bytes);
+    }
     limits.min_capacity = static_cast<uint32_t>(std::min<uint64_t>(per_shard * 4 / 3 + 16, 1u << 30));
     Result<std::unique_ptr<Shard>> shard =
         Shard::Create(core->arena_.get(), *core->sentinels_, o.policy, limits, now);

@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/epoch.h"
+#include "base/hash.h"
 #include "base/thread_counters.h"
 #include "engine/event_hub.h"
 #include "engine/shard.h"
@@ -68,7 +69,7 @@ class CacheCore {
   static Result<std::unique_ptr<CacheCore>> Open(CacheOptions options);
   ~CacheCore();
 
-  // cache_read.cc
+  // cache_read.cc (Get and LiveForRead are inline, below: they are the hot path)
   ValueHandle Get(std::string_view key);
   bool GetCopy(std::string_view key, std::string* value);
   bool Exists(std::string_view key);
@@ -169,5 +170,37 @@ class CacheCore {
 
 // Renders a key for error messages: quoted, escaped, truncated.
 std::string QuoteKey(std::string_view key);
+
+inline bool CacheCore::LiveForRead(EntryHeader* e) const noexcept {
+  const int64_t d = e->deadline.load(std::memory_order_relaxed);
+  if (d == kNever) return true;
+  if (clock_->Reached(d)) return false;
+  if (e->flags & EntryHeader::kSliding) {
+    // Move the deadline only when it gains more than ttl/16, so a hot sliding key writes its
+    // line rarely; racing readers store nearly equal values.
+    const int64_t ttl = e->sliding_ttl();
+    const int64_t next = DeadlineAfter(clock_->CoarseNanos(), ttl);
+    if (next - d > ttl / 16) e->deadline.store(next, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+inline ValueHandle CacheCore::Get(std::string_view key) {
+  const uint64_t hash = HashKey(key);
+  Shard& shard = ShardFor(hash);
+  epoch::ThreadRecord* self = epoch::Enter();
+  const uint64_t slot = shard.Find(hash, key);
+  if (slot != 0) {
+    EntryHeader* e = shard.Entry(Table::IdOf(slot));
+    if (LiveForRead(e)) {
+      shard.RecordAccess(e, slot, self->ordinal);
+      counters_.Add(self->ordinal, kHits, 1);
+      return ValueHandle(e->key(), e->value());
+    }
+  }
+  epoch::Exit();
+  counters_.Add(self->ordinal, kMisses, 1);
+  return {};
+}
 
 }  // namespace larder::internal

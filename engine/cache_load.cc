@@ -141,7 +141,7 @@ Result<std::string> CacheCore::GetWithStale(std::string_view key, Fetcher fetch,
     if (slot != 0) {
       EntryHeader* e = shard.Entry(Table::IdOf(slot));
       if (Live(e)) {
-        shard.RecordAccess(slot, epoch::ThreadOrdinal());
+        shard.RecordAccess(e, slot, epoch::ThreadOrdinal());
         counters_.Add(kHits);
         return std::string(e->value());
       }

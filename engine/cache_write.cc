@@ -86,8 +86,8 @@ Status CacheCore::Set(std::string_view key, std::string_view value, const WriteO
   EntrySpec spec;
   spec.key = key;
   spec.value = value;
-  const bool timed = options.ttl || options_.default_ttl;
-  s = ResolveWrite(options, timed ? clock_->NowNanos() : 0, &spec);
+  const std::optional<Duration>& ttl = options.ttl ? options.ttl : options_.default_ttl;
+  s = ResolveWrite(options, ttl ? clock_->NowForDeadline(ttl->count()) : 0, &spec);
   if (!s.ok()) return s;
   return Write(HashKey(key), spec, EventType::kSet);
 }

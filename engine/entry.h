@@ -13,7 +13,8 @@
 // Invariants: everything but `deadline` (and retry_at), the hooks and `state` is immutable once
 // the entry is published in the table, so lock-free readers need no synchronization to read
 // key and value. `deadline` moves only for sliding entries (readers store it) and for fail-safe
-// throttling (under the shard lock). Readers never read `state` or the hooks.
+// throttling (under the shard lock). `state` is written under the shard lock; readers only load
+// it (to skip recording reads of entries already marked referenced). Readers never touch hooks.
 #pragma once
 
 #include "base/private.h"
@@ -41,10 +42,9 @@ inline int64_t DeadlineAfter(int64_t now, int64_t ttl) noexcept {
 
 struct EntryHeader {
   enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4 };
-  // `state` (shard lock): bit 0 = linked in table and policy; bits 1..7 = the shard's promotion
-  // epoch when the entry last entered the policy's front (see Shard::NoteAccess).
-  enum State : uint8_t { kLinked = 1 };
-  static constexpr int kPromoShift = 1;
+  // `state`: kLinked = in the table and the policy; kReferenced = read since it last reached the
+  // front of the policy's order (large shards promote lazily, see Shard::EnforceBounds).
+  enum State : uint8_t { kLinked = 1, kReferenced = 2 };
 
   ListHook policy;
   ListHook timer;
@@ -52,7 +52,7 @@ struct EntryHeader {
   uint32_t value_size = 0;
   uint16_t key_size = 0;
   uint8_t flags = 0;
-  uint8_t state = 0;
+  std::atomic<uint8_t> state{0};
 
   static constexpr uint32_t kPolicyHookOffset = 0;
   static constexpr uint32_t kTimerHookOffset = 8;
@@ -107,8 +107,25 @@ struct EntryHeader {
   }
 };
 static_assert(sizeof(EntryHeader) == 32, "entry header must stay 32 bytes");
+static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(offsetof(EntryHeader, policy) == EntryHeader::kPolicyHookOffset);
 static_assert(offsetof(EntryHeader, timer) == EntryHeader::kTimerHookOffset);
+
+// Key equality with a fast path for short keys (most cache keys): two overlapping 8-byte loads
+// compare 8..16 bytes without a call to memcmp.
+inline bool KeyEquals(std::string_view stored, std::string_view key) noexcept {
+  const size_t n = key.size();
+  if (stored.size() != n) return false;
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, stored.data(), 8);
+    std::memcpy(&b0, key.data(), 8);
+    std::memcpy(&a1, stored.data() + n - 8, 8);
+    std::memcpy(&b1, key.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return std::memcmp(stored.data(), key.data(), n) == 0;
+}
 
 inline EntryHeader* EntryAt(NodeSpace space, NodeId id) noexcept {
   return std::launder(reinterpret_cast<EntryHeader*>(space.At(id)));

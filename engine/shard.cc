@@ -15,8 +15,6 @@
 namespace larder {
 namespace {
 
-constexpr uint64_t kExactBelow = 2048;
-
 // Growth target: ~62% full after a rebuild, so inserts alone take it to the 13/16 limit.
 uint32_t CapacityFor(uint64_t live) {
   const uint64_t cap = live + live / 2 + live / 8 + 1;  // ~1.625x
@@ -28,6 +26,7 @@ uint32_t CapacityFor(uint64_t live) {
 Shard::Shard(Arena* arena, const ShardLimits& limits)
     : limits_(limits),
       bounded_(limits.max_entries != 0 || limits.max_bytes != 0),
+      exact_(limits.expected_full < kExactBelow),
       space_(arena->space()),
       alloc_(arena) {
   owned_table_ = std::make_unique<Table>(std::max<uint32_t>(limits.min_capacity, 16));
@@ -66,8 +65,8 @@ Shard::~Shard() {
     EntryHeader* e = Entry(Table::IdOf(s));
     if (e->flags & EntryHeader::kExternal) std::free(const_cast<char*>(e->external_value()));
   }
-  for (const Retired& r : retired_) {
-    EntryHeader* e = Entry(r.id);
+  for (size_t i = retired_head_; i < retired_.size(); ++i) {
+    EntryHeader* e = Entry(retired_[i].id);
     if (e->flags & EntryHeader::kExternal) std::free(const_cast<char*>(e->external_value()));
   }
 }
@@ -89,32 +88,16 @@ void Shard::DrainReads() {
   }
 }
 
-uint64_t Shard::PromotionPeriod() const {
-  // The shard's capacity when bounded by count (stable from the first insert), else its size.
-  const uint64_t n = limits_.max_entries != 0 ? limits_.max_entries : live_;
-  return n >= kExactBelow ? n >> 5 : 0;
-}
-
-void Shard::StampPromotion(EntryHeader* e) {
-  e->state = static_cast<uint8_t>((e->state & EntryHeader::kLinked) |
-                                  (promo_epoch_ << EntryHeader::kPromoShift));
-  const uint64_t period = PromotionPeriod();
-  if (period != 0 && ++promo_ops_ >= period) {
-    promo_ops_ = 0;
-    promo_epoch_ = static_cast<uint8_t>((promo_epoch_ + 1) & 0x7f);
-  }
-}
-
 void Shard::NoteAccess(uint64_t slot_value) {
   const NodeId id = Table::IdOf(slot_value);
   EntryHeader* e = Entry(id);
-  if (!(e->state & EntryHeader::kLinked)) return;  // removed since it was read
-  // Shards under kExactBelow entries keep exact recency. Larger ones skip entries that entered
-  // the front within the last capacity/32 operations. The 7-bit epoch wraps after 4x capacity
-  // operations, so an entry untouched that long may miss one promotion in 128.
-  if (PromotionPeriod() != 0 && (e->state >> EntryHeader::kPromoShift) == promo_epoch_) return;
-  policy_->OnAccess(id, slot_value);
-  StampPromotion(e);
+  const uint8_t state = e->state.load(std::memory_order_relaxed);
+  if (!(state & EntryHeader::kLinked)) return;  // removed since it was read
+  if (exact_) {
+    policy_->OnAccess(id, slot_value);
+  } else if (!(state & EntryHeader::kReferenced)) {
+    e->state.store(state | EntryHeader::kReferenced, std::memory_order_relaxed);
+  }
 }
 
 Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
@@ -201,21 +184,37 @@ void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
     return Entry(other)->key() == key;
   });
+  const int64_t until = e->removal_deadline();
+  const uint64_t weight = Weight(e->key_size, e->value_size);
   if (p.existing != 0) {
     // Replace in place: readers see the old entry or the new one, never neither. The store is
     // seq_cst because it also unlinks the old entry (see epoch.h).
     t->slot(p.index).store(Table::Encode(hash, id), std::memory_order_seq_cst);
-    Unlink(Table::IdOf(p.existing), RemovalCause::kReplaced, nullptr);  // kSet reports it
-  } else {
-    Insert(hash, id);
+    const NodeId old = Table::IdOf(p.existing);
+    EntryHeader* o = Entry(old);
+    // The new version takes the old one's places in the policy and the wheel where it can:
+    // no write to the shard's list front or bucket heads, which both writers would share.
+    policy_->OnReplace(old, id, hash, /*promote=*/exact_);
+    if (until != kNever) {
+      wheel_->Replace(old, o->removal_deadline(), id, until);
+    } else {
+      wheel_->Cancel(old);
+    }
+    e->state.store(exact_ ? EntryHeader::kLinked : EntryHeader::kLinked | EntryHeader::kReferenced,
+                   std::memory_order_relaxed);
+    Retire(old, RemovalCause::kReplaced, nullptr);  // kSet reports it
+    weight_ = weight_ - Weight(o->key_size, o->value_size) + weight;
+    EnforceBounds(removed);
+    PublishCounts();
+    return;
   }
+  Insert(hash, id);
   policy_->OnInsert(id, hash);
-  e->state = EntryHeader::kLinked;  // from here on, drained reads of it reach the policy
-  StampPromotion(e);
-  const int64_t until = e->removal_deadline();
+  // From here on, drained reads of it reach the policy.
+  e->state.store(EntryHeader::kLinked, std::memory_order_relaxed);
   if (until != kNever) wheel_->Schedule(id, until);
   ++live_;
-  weight_ += Weight(e->key_size, e->value_size);
+  weight_ += weight;
   EnforceBounds(removed);
   PublishCounts();  // only now: readers of the counts never see a bound exceeded
 }
@@ -248,9 +247,13 @@ void Shard::Unlink(NodeId id, RemovalCause cause, RemovalList* removed) {
   EntryHeader* e = Entry(id);
   policy_->OnRemove(id);
   wheel_->Cancel(id);
-  e->state = 0;
   --live_;
   weight_ -= Weight(e->key_size, e->value_size);
+  Retire(id, cause, removed);
+}
+
+void Shard::Retire(NodeId id, RemovalCause cause, RemovalList* removed) {
+  Entry(id)->state.store(0, std::memory_order_relaxed);
   auto& counter = removals_[static_cast<int>(cause)];
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   retired_.push_back({id, epoch::RetireTag()});
@@ -272,9 +275,20 @@ void Shard::RemoveAll(RemovalCause cause, RemovalList* removed) {
 void Shard::EnforceBounds(RemovalList* removed) {
   if (!OverBounds()) return;
   DrainReads();  // let recent hits count before choosing victims
+  int chances = 0;
   while (OverBounds()) {
     const NodeId victim = policy_->Victim();
     if (victim == kNoNode) break;
+    EntryHeader* e = Entry(victim);
+    const uint8_t state = e->state.load(std::memory_order_relaxed);
+    if ((state & EntryHeader::kReferenced) && chances < kMaxSecondChances) {
+      // Read since it was last promoted: promote it now instead of evicting it (CLOCK's second
+      // chance over the LRU list; after FIFO-reinsertion / "lazy promotion").
+      ++chances;
+      e->state.store(state & ~EntryHeader::kReferenced, std::memory_order_relaxed);
+      policy_->OnAccess(victim, 0);
+      continue;
+    }
     RemoveNode(victim, RemovalCause::kSize, removed);
   }
 }
@@ -324,7 +338,7 @@ void Shard::Rebuild(uint32_t live_target) {
 
 uint64_t Shard::oldest_retired_tag() const {
   uint64_t tag = 0;
-  if (!retired_.empty()) tag = retired_.front().tag;
+  if (retired_head_ < retired_.size()) tag = retired_[retired_head_].tag;
   if (!retired_tables_.empty() && (tag == 0 || retired_tables_.front().second < tag)) {
     tag = retired_tables_.front().second;
   }
@@ -341,9 +355,16 @@ void Shard::Reclaim(uint64_t safe_epoch) {
       NoteAccess(v);
     });
   }
-  while (!retired_.empty() && epoch::Reclaimable(retired_.front().tag, safe_epoch)) {
-    FreeEntry(retired_.front().id);
-    retired_.pop_front();
+  while (retired_head_ < retired_.size() &&
+         epoch::Reclaimable(retired_[retired_head_].tag, safe_epoch)) {
+    FreeEntry(retired_[retired_head_++].id);
+  }
+  if (retired_head_ == retired_.size()) {
+    retired_.clear();  // keeps its capacity: no allocation on the next retirements
+    retired_head_ = 0;
+  } else if (retired_head_ > retired_.size() / 2) {
+    retired_.erase(retired_.begin(), retired_.begin() + static_cast<ptrdiff_t>(retired_head_));
+    retired_head_ = 0;
   }
   while (!retired_tables_.empty() &&
          epoch::Reclaimable(retired_tables_.front().second, safe_epoch)) {

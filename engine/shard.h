@@ -41,6 +41,9 @@ struct ShardLimits {
   uint64_t max_entries = 0;  // 0 = unbounded
   uint64_t max_bytes = 0;    // 0 = unbounded
   uint32_t min_capacity = 16;
+  // Expected entries when full (max_entries, or an estimate for byte bounds): picks exact LRU
+  // below Shard::kExactBelow.
+  uint64_t expected_full = 0;
 };
 
 // What a new entry holds; see entry.h for the layout.
@@ -66,6 +69,9 @@ struct Flight;  // engine/single_flight.h
 class alignas(64) Shard {
  public:
   static constexpr int kReadStripes = 4;
+  static constexpr uint64_t kExactBelow = 2048;
+  // Second chances one eviction may give before it evicts regardless (bounds its latency).
+  static constexpr int kMaxSecondChances = 128;
 
   // `sentinels` provides the policy's and the timer wheel's sentinel nodes (never freed; shards
   // share one allocator for them so that an empty shard holds no slab of its own).
@@ -85,13 +91,16 @@ class alignas(64) Shard {
   // The slot word of the live-or-expired entry stored under `key`, or 0.
   uint64_t Find(uint64_t hash, std::string_view key) const noexcept {
     const Table* t = table_.load(std::memory_order_acquire);
-    return t->Find(hash, [&](NodeId id) { return EntryAt(space_, id)->key() == key; });
+    return t->Find(hash, [&](NodeId id) { return KeyEquals(EntryAt(space_, id)->key(), key); });
   }
   EntryHeader* Entry(NodeId id) const noexcept { return EntryAt(space_, id); }
-  // Notes a hit for the eviction policy (lossy). Drains the buffer when it wraps and the lock is
-  // free; never waits. A no-op for unbounded shards, which never evict.
-  void RecordAccess(uint64_t slot_value, uint32_t stripe) noexcept {
-    if (bounded_) RecordAccessSlow(slot_value, stripe);
+  // Notes a hit on `e` for the eviction policy (lossy). Drains the buffer when it wraps and the
+  // lock is free; never waits. Skipped for unbounded shards (they never evict) and, in large
+  // shards, for entries already marked referenced (nothing left to record).
+  void RecordAccess(const EntryHeader* e, uint64_t slot_value, uint32_t stripe) noexcept {
+    if (!bounded_) return;
+    if (!exact_ && (e->state.load(std::memory_order_relaxed) & EntryHeader::kReferenced)) return;
+    RecordAccessSlow(slot_value, stripe);
   }
 
   uint64_t entries() const noexcept { return entries_.load(std::memory_order_relaxed); }
@@ -121,7 +130,9 @@ class alignas(64) Shard {
   void DrainReads() REQUIRES(mu);
   // Frees retired entries and tables that no reader can see any more (see epoch.h).
   void Reclaim(uint64_t safe_epoch) REQUIRES(mu);
-  size_t retired() const REQUIRES(mu) { return retired_.size() + retired_tables_.size(); }
+  size_t retired() const REQUIRES(mu) {
+    return retired_.size() - retired_head_ + retired_tables_.size();
+  }
   // Oldest retire tag pending, or 0 when nothing is pending.
   uint64_t oldest_retired_tag() const REQUIRES(mu);
 
@@ -143,20 +154,25 @@ class alignas(64) Shard {
 
   void RecordAccessSlow(uint64_t slot_value, uint32_t stripe) noexcept;
   void Insert(uint64_t hash, NodeId id) REQUIRES(mu);
-  // Applies one drained read to the policy, unless the entry entered the front recently.
+  // Applies one drained read: exact shards move the entry to the policy's front, large shards
+  // mark it referenced (promoted lazily when it reaches the victim end).
   void NoteAccess(uint64_t slot_value) REQUIRES(mu);
-  // Stamps `e` with the current promotion epoch and advances the epoch every period.
-  void StampPromotion(EntryHeader* e) REQUIRES(mu);
-  // Policy operations per promotion epoch; 0 = exact recency (small shards).
-  uint64_t PromotionPeriod() const REQUIRES(mu);
   void RemoveNode(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
+  // Takes `id` out of the policy and the wheel, then retires it.
   void Unlink(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
+  // Counts the removal and queues `id` for reclamation (already out of table, policy, wheel).
+  void Retire(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
   void EnforceBounds(RemovalList* removed) REQUIRES(mu);
   void Rebuild(uint32_t live_target) REQUIRES(mu);
   void FreeEntry(NodeId id) REQUIRES(mu);
   void PublishCounts() REQUIRES(mu) {
-    entries_.store(live_, std::memory_order_relaxed);
-    bytes_.store(weight_, std::memory_order_relaxed);
+    // Skip unchanged values: most overwrites change neither, and the store would dirty a line.
+    if (entries_.load(std::memory_order_relaxed) != live_) {
+      entries_.store(live_, std::memory_order_relaxed);
+    }
+    if (bytes_.load(std::memory_order_relaxed) != weight_) {
+      bytes_.store(weight_, std::memory_order_relaxed);
+    }
   }
   bool OverBounds() const REQUIRES(mu) {
     return (limits_.max_entries != 0 && live_ > limits_.max_entries) ||
@@ -169,6 +185,10 @@ class alignas(64) Shard {
   // Read by every lookup; written only when the table is rebuilt.
   const ShardLimits limits_;
   const bool bounded_;
+  // Exact LRU (every read moves the entry) below kExactBelow entries of capacity; lazy promotion
+  // (CLOCK-style second chance) above, where moving cold entries on every read would cost two
+  // cache misses per read for their list neighbours.
+  const bool exact_;
   const NodeSpace space_;
   std::atomic<Table*> table_{nullptr};
   // Lossy read buffers, one cache line pair per stripe (ReadBuffer is 64-byte aligned).
@@ -189,11 +209,6 @@ class alignas(64) Shard {
   uint64_t live_ GUARDED_BY(mu) = 0;
   uint64_t weight_ GUARDED_BY(mu) = 0;
   uint32_t used_slots_ GUARDED_BY(mu) = 0;  // live + tombstones
-  // Promotion filter: an access does not move an entry stamped with the current epoch (it
-  // entered the front within the last capacity/32 policy operations). Moving hot entries over and
-  // over would write the header line every reader of them needs. Small shards stay exact.
-  uint8_t promo_epoch_ GUARDED_BY(mu) = 0;
-  uint32_t promo_ops_ GUARDED_BY(mu) = 0;
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> bytes_{0};
   std::array<std::atomic<uint64_t>, kRemovalCauseCount> removals_{};
@@ -202,7 +217,9 @@ class alignas(64) Shard {
     NodeId id;
     uint64_t tag;
   };
-  std::deque<Retired> retired_ GUARDED_BY(mu);
+  // Retired entries in tag order; reclaimed from the front (retired_head_), compacted in bulk.
+  std::vector<Retired> retired_ GUARDED_BY(mu);
+  size_t retired_head_ GUARDED_BY(mu) = 0;
   std::deque<std::pair<std::unique_ptr<Table>, uint64_t>> retired_tables_ GUARDED_BY(mu);
 
   std::map<std::string, std::shared_ptr<Flight>, std::less<>> flights_ GUARDED_BY(mu);

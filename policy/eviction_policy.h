@@ -28,6 +28,15 @@ class EvictionPolicy {
   virtual void OnAccess(NodeId node, uint64_t hash) = 0;
   // REQUIRES: `node` is tracked.
   virtual void OnRemove(NodeId node) = 0;
+  // A new version `fresh` of the key of `old` replaces it. `promote`: the write counts as an
+  // access that must reorder now; otherwise `fresh` may simply take `old`'s place (the engine
+  // marks it referenced for a lazy promotion). Default: remove then insert.
+  // REQUIRES: `old` is tracked, `fresh` is not.
+  virtual void OnReplace(NodeId old, NodeId fresh, uint64_t hash, bool promote) {
+    (void)promote;
+    OnRemove(old);
+    OnInsert(fresh, hash);
+  }
   // The node to evict next without removing it; kNoNode when nothing is tracked.
   virtual NodeId Victim() const = 0;
   virtual size_t size() const = 0;

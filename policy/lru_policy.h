@@ -24,6 +24,14 @@ class LruPolicy final : public EvictionPolicy {
     list_.Unlink(node);
     --size_;
   }
+  void OnReplace(NodeId old, NodeId fresh, uint64_t /*hash*/, bool promote) override {
+    if (promote) {
+      list_.Unlink(old);
+      list_.PushFront(fresh);
+    } else {
+      list_.ReplaceWith(old, fresh);  // no write to the list's front: less shared-line traffic
+    }
+  }
   NodeId Victim() const override { return list_.back(); }
   size_t size() const override { return size_; }
 

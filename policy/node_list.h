@@ -57,6 +57,17 @@ class NodeList {
     h.prev = h.next = kNoNode;
   }
 
+  // Puts `fresh` where `old` is and unlinks `old`. REQUIRES: Linked(old), !Linked(fresh).
+  void ReplaceWith(NodeId old, NodeId fresh) noexcept {
+    ListHook& o = Hook(old);
+    ListHook& f = Hook(fresh);
+    f.prev = o.prev;
+    f.next = o.next;
+    Hook(o.prev).next = fresh;
+    Hook(o.next).prev = fresh;
+    o.prev = o.next = kNoNode;
+  }
+
   // REQUIRES: Linked(n) in this list.
   void MoveToFront(NodeId n) noexcept {
     if (Hook(sentinel_).next == n) return;

@@ -38,6 +38,16 @@ void TimerWheel::Schedule(NodeId node, int64_t deadline) noexcept {
   ++size_;
 }
 
+void TimerWheel::Replace(NodeId old, int64_t old_deadline, NodeId fresh,
+                         int64_t deadline) noexcept {
+  if (Scheduled(old) && deadline >= old_deadline) {
+    Bucket(0, 0).ReplaceWith(old, fresh);
+    return;
+  }
+  Cancel(old);
+  Schedule(fresh, deadline);
+}
+
 void TimerWheel::Cancel(NodeId node) noexcept {
   if (!Scheduled(node)) return;
   Bucket(0, 0).Unlink(node);

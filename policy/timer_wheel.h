@@ -36,6 +36,11 @@ class TimerWheel {
   void Schedule(NodeId node, int64_t deadline) noexcept;
   // Unschedules `node`; no-op when it is not scheduled.
   void Cancel(NodeId node) noexcept;
+  // Schedules `fresh` at `deadline` in place of `old` (unscheduled afterwards). When `old` is
+  // scheduled and `deadline >= old_deadline`, `fresh` takes `old`'s bucket: that bucket comes due
+  // no later than `old_deadline`, so `fresh` is never reported late, at most early (and then
+  // rescheduled by the owner). Otherwise it is a Cancel and a Schedule.
+  void Replace(NodeId old, int64_t old_deadline, NodeId fresh, int64_t deadline) noexcept;
   bool Scheduled(NodeId node) const noexcept { return Bucket(0, 0).Linked(node); }
 
   // Moves time to `now` and calls on_due(NodeId) for each node whose bucket came due; the node

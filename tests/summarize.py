@@ -4,9 +4,11 @@
 Each meson test is a doctest binary (or a script printing the same summary line); its stdout
 carries "[doctest] test cases: T | P passed | F failed". A test whose log has no such line counts
 as one case: passed if meson saw it pass, failed otherwise (a crash before the summary).
-Usage: summarize.py testlog.json [testlog.json ...]
+Usage: summarize.py PATH [PATH ...], each a testlog*.json or a build directory (its newest
+meson-logs/testlog*.json; meson names the log after a --wrapper, e.g. testlog-setarch.json).
 """
 import json
+import pathlib
 import re
 import sys
 
@@ -36,11 +38,21 @@ def count(path):
     return passed, failed
 
 
+def resolve(path):
+    p = pathlib.Path(path)
+    if p.is_dir():
+        logs = sorted((p / "meson-logs").glob("testlog*.json"), key=lambda f: f.stat().st_mtime)
+        if not logs:
+            raise FileNotFoundError(path)
+        return logs[-1]
+    return p
+
+
 def main(paths):
     passed = failed = 0
     for path in paths:
         try:
-            p, f = count(path)
+            p, f = count(resolve(path))
         except FileNotFoundError:
             print(f"{path}: missing (the build or test run did not start)", file=sys.stderr)
             p, f = 0, 1

@@ -129,3 +129,27 @@ TEST_CASE("TTL: the largest durations saturate instead of overflowing") {
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("TTL: an overwrite with a shorter ttl expires at the shorter deadline") {
+  testing::ManualCache c;
+  REQUIRE(c->Set("k", "long", {.ttl = 100 * testing::kSec}).ok());
+  REQUIRE(c->Set("k", "short", {.ttl = 1 * testing::kSec}).ok());
+  c.clock->Advance(1 * testing::kSec + 5 * testing::kMs);
+  c->RunPendingMaintenance();
+  CHECK(c->Size() == 0);
+  CHECK(c->GetStats().expirations == 1);
+}
+
+TEST_CASE("TTL: an overwrite without a ttl never expires, and leaves no timer behind") {
+  testing::ManualCache c;
+  REQUIRE(c->Set("k", "v1", {.ttl = 1 * testing::kSec}).ok());
+  REQUIRE(c->Set("k", "v2").ok());
+  c.clock->Advance(10 * testing::kSec);
+  c->RunPendingMaintenance();
+  CHECK(c.Value("k") == "v2");
+  CHECK(c->GetStats().expirations == 0);
+}
+
+}  // namespace larder

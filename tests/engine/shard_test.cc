@@ -94,6 +94,7 @@ TEST_CASE("Shard: the table grows and keeps every entry findable") {
 TEST_CASE("Shard: evicts the least recently used entry to stay within max_entries") {
   ShardLimits limits;
   limits.max_entries = 3;
+  limits.expected_full = 3;
   Fixture f(limits);
   RemovalList removed;
   const NodeId a = f.Put("a", "1", kNever, &removed);
@@ -102,7 +103,8 @@ TEST_CASE("Shard: evicts the least recently used entry to stay within max_entrie
   // A read of "a" is recorded and drained before the next eviction.
   {
     epoch::Guard g;
-    f.shard->RecordAccess(f.shard->Find(HashKey("a"), "a"), 0);
+    const uint64_t slot = f.shard->Find(HashKey("a"), "a");
+    f.shard->RecordAccess(f.shard->Entry(Table::IdOf(slot)), slot, 0);
   }
   f.Put("d", "4", kNever, &removed);
   REQUIRE(removed.size() == 1);
@@ -187,7 +189,7 @@ TEST_CASE("Shard: regression: a read of an entry being published never reaches t
     id = *f.shard->NewEntry(spec);
   }
   // What a reader racing with the publication leaves behind: a record of the new entry.
-  f.shard->RecordAccess(Table::Encode(HashKey("b"), id), 0);
+  f.shard->RecordAccess(f.shard->Entry(id), Table::Encode(HashKey("b"), id), 0);
   {
     MutexLock lock(f.shard->mu);
     f.shard->Publish(HashKey("b"), id, nullptr);
@@ -205,13 +207,15 @@ namespace larder {
 TEST_CASE("Shard: in a large shard, reads of old entries still save them from eviction") {
   ShardLimits limits;
   limits.max_entries = 4096;
+  limits.expected_full = 4096;  // large: reads mark entries, evictions promote them lazily
   Fixture f(limits);
   for (int i = 0; i < 4096; ++i) f.Put("k" + std::to_string(i), "v");
   // The oldest hundred are read (each read recorded, drained under the lock as writes happen).
   for (int i = 0; i < 100; ++i) {
     const std::string key = "k" + std::to_string(i);
     epoch::Guard g;
-    f.shard->RecordAccess(f.shard->Find(HashKey(key), key), static_cast<uint32_t>(i));
+    const uint64_t slot = f.shard->Find(HashKey(key), key);
+    f.shard->RecordAccess(f.shard->Entry(Table::IdOf(slot)), slot, static_cast<uint32_t>(i));
   }
   for (int i = 0; i < 100; ++i) f.Put("new" + std::to_string(i), "v");
   for (int i = 0; i < 100; ++i) CHECK(f.Read("k" + std::to_string(i)) == "v");

@@ -58,3 +58,27 @@ TEST_CASE("LruPolicy: a long access sequence matches a reference LRU") {
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("LruPolicy: OnReplace keeps the old position, or moves to the front when promoting") {
+  testing::NodePool pool;
+  LruPolicy lru(pool.space(), 0, pool.New());
+  const NodeId a = pool.New(), b = pool.New(), c = pool.New();
+  lru.OnInsert(a, 0);
+  lru.OnInsert(b, 0);
+  lru.OnInsert(c, 0);  // order, most recent first: c b a
+  const NodeId a2 = pool.New();
+  lru.OnReplace(a, a2, 0, /*promote=*/false);
+  CHECK(lru.Victim() == a2);  // took a's place at the tail
+  CHECK(lru.size() == 3);
+  const NodeId a3 = pool.New();
+  lru.OnReplace(a2, a3, 0, /*promote=*/true);
+  CHECK(lru.Victim() == b);  // a3 went to the front
+  lru.OnRemove(b);
+  CHECK(lru.Victim() == c);
+  lru.OnRemove(c);
+  CHECK(lru.Victim() == a3);
+}
+
+}  // namespace larder

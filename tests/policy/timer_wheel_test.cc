@@ -131,3 +131,46 @@ TEST_CASE("TimerWheel: a moved (sliding) deadline is rescheduled by the owner, n
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("TimerWheel: Replace with a later deadline takes the old bucket, never fires late") {
+  Fixture f;
+  const NodeId old = f.Add(50 * kMs);
+  const NodeId fresh = f.pool.New();
+  f.deadline[fresh] = 80 * kMs;
+  f.wheel.Replace(old, 50 * kMs, fresh, 80 * kMs);
+  CHECK_FALSE(f.wheel.Scheduled(old));
+  CHECK(f.wheel.Scheduled(fresh));
+  CHECK(f.wheel.size() == 1);
+  f.AdvanceTo(60 * kMs);  // the old bucket came due: fresh is handed out early, rescheduled
+  CHECK(f.fired.empty());
+  CHECK(f.wheel.Scheduled(fresh));
+  f.AdvanceTo(80 * kMs + 2 * kTick);
+  CHECK(f.fired.count(fresh) == 1);
+  CHECK(f.fired.count(old) == 0);
+}
+
+TEST_CASE("TimerWheel: Replace with an earlier deadline reschedules so it is not late") {
+  Fixture f;
+  const NodeId old = f.Add(500 * kMs);
+  const NodeId fresh = f.pool.New();
+  f.deadline[fresh] = 20 * kMs;
+  f.wheel.Replace(old, 500 * kMs, fresh, 20 * kMs);
+  f.AdvanceTo(20 * kMs + 2 * kTick);
+  CHECK(f.fired.count(fresh) == 1);
+  CHECK(f.wheel.size() == 0);
+}
+
+TEST_CASE("TimerWheel: Replace of an unscheduled node schedules the new one") {
+  Fixture f;
+  const NodeId old = f.pool.New();
+  const NodeId fresh = f.pool.New();
+  f.deadline[fresh] = 10 * kMs;
+  f.wheel.Replace(old, 0, fresh, 10 * kMs);
+  CHECK(f.wheel.Scheduled(fresh));
+  f.AdvanceTo(10 * kMs + 2 * kTick);
+  CHECK(f.fired.count(fresh) == 1);
+}
+
+}  // namespace larder
