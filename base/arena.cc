@@ -20,15 +20,15 @@ Result<std::unique_ptr<Arena>> Arena::Create(size_t reserve_bytes) {
   // fits, down to kMinReserve. The cache then holds less before Set reports ResourceExhausted.
   void* base = MAP_FAILED;
   for (;;) {
-    base = mmap(nullptr, reserve_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-                0);
+    base =
+        mmap(nullptr, reserve_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base != MAP_FAILED || reserve_bytes / 2 < kMinReserve) break;
     reserve_bytes /= 2;
   }
   if (base == MAP_FAILED) {
-    return Status::ResourceExhausted(fmt::format(
-        "cannot reserve {} bytes of address space for the entry arena: {}", reserve_bytes,
-        std::strerror(errno)));
+    return Status::ResourceExhausted(
+        fmt::format("cannot reserve {} bytes of address space for the entry arena: {}",
+                    reserve_bytes, std::strerror(errno)));
   }
   const size_t slabs = reserve_bytes >> kSlabShift;
   const size_t meta_bytes = slabs * sizeof(SlabMeta);
@@ -60,8 +60,8 @@ Result<uint32_t> Arena::AcquireSlab() {
     // The last slab holds unit 0xFFFFFFFF (the hash table's tombstone); never hand it out.
     const uint32_t limit = static_cast<uint32_t>(reserved_ >> kSlabShift) - 1;
     if (next_slab_ >= limit) {
-      return Status::ResourceExhausted(fmt::format(
-          "entry arena full: all {} bytes of its reservation are in use", reserved_));
+      return Status::ResourceExhausted(
+          fmt::format("entry arena full: all {} bytes of its reservation are in use", reserved_));
     }
     slab = next_slab_;
     char* p = base_ + (size_t{slab} << kSlabShift);

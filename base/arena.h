@@ -31,7 +31,7 @@ struct SlabMeta {
   uint32_t prev = 0;             // partial-slab list of the owning allocator (slab ids)
   uint32_t next = 0;
   uint16_t size_class = 0;
-  uint8_t listed = 0;            // on the partial list
+  uint8_t listed = 0;  // on the partial list
   uint8_t pad = 0;
 };
 
@@ -64,7 +64,8 @@ class Arena {
   size_t reserved_bytes() const noexcept { return reserved_; }
 
  private:
-  Arena(char* base, size_t reserved, SlabMeta* meta) : base_(base), reserved_(reserved), meta_(meta) {}
+  Arena(char* base, size_t reserved, SlabMeta* meta)
+      : base_(base), reserved_(reserved), meta_(meta) {}
 
   char* const base_;
   const size_t reserved_;

@@ -24,7 +24,7 @@ alignas(64) std::atomic<uint64_t> g_safe{1};
 std::atomic<ThreadRecord*> g_records{nullptr};
 std::mutex g_registry_mu;  // guards record allocation and g_next_ordinal
 uint32_t g_next_ordinal = 0;
-std::mutex g_advance_mu;   // one advancer at a time
+std::mutex g_advance_mu;  // one advancer at a time
 std::once_flag g_init_once;
 std::atomic<int64_t> g_last_advance_ns{0};
 
@@ -50,7 +50,8 @@ void HeavyBarrier() {
   if (detail::g_asymmetric) {
     // Forces a full barrier on every CPU running one of our threads: after it, each reader's
     // announcement is visible or that reader's later loads see our unlinking stores.
-    if (Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+      std::atomic_thread_fence(std::memory_order_seq_cst);
   } else {
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }

@@ -44,9 +44,7 @@ uint32_t ClassOf(size_t bytes) { return Classes().by_grain[(bytes + kGrain - 1) 
 
 }  // namespace
 
-size_t SlabAllocator::ClassSize(size_t bytes) noexcept {
-  return Classes().sizes[ClassOf(bytes)];
-}
+size_t SlabAllocator::ClassSize(size_t bytes) noexcept { return Classes().sizes[ClassOf(bytes)]; }
 size_t SlabAllocator::NumClasses() noexcept { return Classes().sizes.size(); }
 
 SlabAllocator::SlabAllocator(Arena* arena)

@@ -15,9 +15,9 @@ constexpr size_t kReclaimBatch = 512;
 
 Status CheckOptions(const CacheOptions& o) {
   if (o.num_shards != 0 && (!std::has_single_bit(o.num_shards) || o.num_shards > kMaxShards)) {
-    return Status::InvalidArgument(fmt::format(
-        "num_shards: must be 0 (automatic) or a power of two up to {}, got {}", kMaxShards,
-        o.num_shards));
+    return Status::InvalidArgument(
+        fmt::format("num_shards: must be 0 (automatic) or a power of two up to {}, got {}",
+                    kMaxShards, o.num_shards));
   }
   if (o.default_ttl && o.default_ttl->count() <= 0) {
     return Status::InvalidArgument(
@@ -117,7 +117,8 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
       limits.expected_full =
           limits.expected_full == 0 ? by_bytes : std::min(limits.expected_full, by_bytes);
     }
-    limits.min_capacity = static_cast<uint32_t>(std::min<uint64_t>(per_shard * 4 / 3 + 16, 1u << 30));
+    limits.min_capacity =
+        static_cast<uint32_t>(std::min<uint64_t>(per_shard * 4 / 3 + 16, 1u << 30));
     Result<std::unique_ptr<Shard>> shard =
         Shard::Create(core->arena_.get(), *core->sentinels_, o.policy, limits, now);
     if (!shard.ok()) return shard.status();

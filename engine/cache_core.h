@@ -35,10 +35,10 @@ namespace larder::internal {
 
 // How a loaded value is written: a plain TTL (GetOrSet) or a fresh/stale pair (GetWithStale).
 struct LoadMode {
-  WriteOptions write;      // used when stale is false
+  WriteOptions write;  // used when stale is false
   bool stale = false;
-  int64_t fresh_ttl = 0;   // ns, when stale
-  int64_t stale_ttl = 0;   // ns, when stale
+  int64_t fresh_ttl = 0;  // ns, when stale
+  int64_t stale_ttl = 0;  // ns, when stale
 };
 
 // Tracks background tasks so destruction can wait for running ones and cancel queued ones.

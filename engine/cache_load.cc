@@ -22,9 +22,9 @@ Result<std::string> CacheCore::RunFetch(std::string_view key, const Fetcher& fet
     r = Status::Internal(
         fmt::format("fetcher for key {} threw a non-standard exception", QuoteKey(key)));
   }
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
   counters_.Add(kLoadNanos, static_cast<uint64_t>(nanos));
   counters_.Add(r.ok() ? kLoads : kLoadFailures);
   if (!r.ok() && events_->Wants(EventBit(EventType::kError))) {
@@ -55,8 +55,8 @@ Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_v
   return Write(hash, spec, event);
 }
 
-Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash,
-                                          const Fetcher& fetch, const LoadMode& mode) {
+Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,
+                                          const LoadMode& mode) {
   Shard& shard = ShardFor(hash);
   std::shared_ptr<Flight> flight;
   bool leader = false;
@@ -112,8 +112,8 @@ Result<std::string> CacheCore::GetOrSet(std::string_view key, const Fetcher& fet
   return LoadShared(key, HashKey(key), fetch, mode);
 }
 
-Result<std::string> CacheCore::GetWithStale(std::string_view key, Fetcher fetch,
-                                            Duration fresh_ttl, Duration stale_ttl) {
+Result<std::string> CacheCore::GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
+                                            Duration stale_ttl) {
   if (key.size() > kMaxKeySize) return CheckSizes(key, {});
   if (!fetch) return Status::InvalidArgument("fetch: empty function");
   if (fresh_ttl.count() <= 0) {

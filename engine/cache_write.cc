@@ -15,8 +15,8 @@ constexpr EventMask kRemovalEvents =
 
 Status CacheCore::CheckSizes(std::string_view key, std::string_view value) const {
   if (key.size() > kMaxKeySize) {
-    return Status::InvalidArgument(fmt::format("key: {} bytes exceeds the limit of {} bytes",
-                                               key.size(), kMaxKeySize));
+    return Status::InvalidArgument(
+        fmt::format("key: {} bytes exceeds the limit of {} bytes", key.size(), kMaxKeySize));
   }
   if (value.size() > kMaxValueSize) {
     return Status::InvalidArgument(
@@ -53,8 +53,7 @@ Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
     return Status::InvalidArgument(fmt::format(
         "value for key {}: entry weight {} bytes exceeds its shard's share of max_bytes ({} of "
         "{} bytes over {} shards)",
-        QuoteKey(spec.key), weight, shard.limits().max_bytes, options_.max_bytes,
-        shards_.size()));
+        QuoteKey(spec.key), weight, shard.limits().max_bytes, options_.max_bytes, shards_.size()));
   }
   // Entered before anything is removed, so removed entries stay readable for the events.
   epoch::Guard guard;

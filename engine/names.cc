@@ -8,23 +8,34 @@ namespace larder {
 
 std::string_view EventTypeName(EventType type) noexcept {
   switch (type) {
-    case EventType::kSet: return "set";
-    case EventType::kDelete: return "delete";
-    case EventType::kExpired: return "expired";
-    case EventType::kEvicted: return "evicted";
-    case EventType::kRefreshed: return "refreshed";
-    case EventType::kError: return "error";
-    case EventType::kClear: return "clear";
+    case EventType::kSet:
+      return "set";
+    case EventType::kDelete:
+      return "delete";
+    case EventType::kExpired:
+      return "expired";
+    case EventType::kEvicted:
+      return "evicted";
+    case EventType::kRefreshed:
+      return "refreshed";
+    case EventType::kError:
+      return "error";
+    case EventType::kClear:
+      return "clear";
   }
   return "unknown";
 }
 
 std::string_view RemovalCauseName(RemovalCause cause) noexcept {
   switch (cause) {
-    case RemovalCause::kExplicit: return "explicit";
-    case RemovalCause::kReplaced: return "replaced";
-    case RemovalCause::kExpired: return "expired";
-    case RemovalCause::kSize: return "size";
+    case RemovalCause::kExplicit:
+      return "explicit";
+    case RemovalCause::kReplaced:
+      return "replaced";
+    case RemovalCause::kExpired:
+      return "expired";
+    case RemovalCause::kSize:
+      return "size";
   }
   return "unknown";
 }
@@ -41,8 +52,7 @@ std::string CacheStats::ToString() const {
   out += fmt::format(
       "loads {}\nload_failures {}\nload_nanos {}\nstale_served {}\nrefreshes {}\n"
       "coalesced_loads {}\nlistener_errors {}\n",
-      loads, load_failures, load_nanos, stale_served, refreshes, coalesced_loads,
-      listener_errors);
+      loads, load_failures, load_nanos, stale_served, refreshes, coalesced_loads, listener_errors);
   return out;
 }
 
@@ -109,8 +119,7 @@ std::string CacheStats::ToPrometheus(std::string_view cache_name) const {
   gauge("load_seconds_total", "Time spent in fetchers.", static_cast<double>(load_nanos) / 1e9);
   counter("stale_served_total", "Answers served from a stale value.", stale_served);
   counter("refreshes_total", "Background refreshes started.", refreshes);
-  counter("coalesced_loads_total", "Reads that waited for another caller's load.",
-          coalesced_loads);
+  counter("coalesced_loads_total", "Reads that waited for another caller's load.", coalesced_loads);
   counter("listener_errors_total", "Event listener calls that threw.", listener_errors);
   return out;
 }

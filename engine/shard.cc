@@ -165,9 +165,8 @@ void Shard::Insert(uint64_t hash, NodeId id) {
     t = owned_table_.get();
   }
   const std::string_view key = Entry(id)->key();
-  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
-    return Entry(other)->key() == key;
-  });
+  const Table::Probe p =
+      t->FindForWrite(hash, [&](NodeId other) { return Entry(other)->key() == key; });
   assert(p.existing == 0);
   t->slot(p.index).store(Table::Encode(hash, id), std::memory_order_release);
   if (!p.reuses_tombstone) ++used_slots_;
@@ -181,9 +180,8 @@ void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   EntryHeader* e = Entry(id);
   Table* t = owned_table_.get();
   const std::string_view key = e->key();
-  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
-    return Entry(other)->key() == key;
-  });
+  const Table::Probe p =
+      t->FindForWrite(hash, [&](NodeId other) { return Entry(other)->key() == key; });
   const int64_t until = e->removal_deadline();
   const uint64_t weight = Weight(e->key_size, e->value_size);
   if (p.existing != 0) {
@@ -222,9 +220,8 @@ void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
 NodeId Shard::Remove(uint64_t hash, std::string_view key, RemovalCause cause,
                      RemovalList* removed) {
   Table* t = owned_table_.get();
-  const Table::Probe p = t->FindForWrite(hash, [&](NodeId other) {
-    return Entry(other)->key() == key;
-  });
+  const Table::Probe p =
+      t->FindForWrite(hash, [&](NodeId other) { return Entry(other)->key() == key; });
   if (p.existing == 0) return kNoNode;
   t->slot(p.index).store(Table::kTombstone, std::memory_order_seq_cst);
   const NodeId id = Table::IdOf(p.existing);

@@ -18,8 +18,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,8 +76,8 @@ class alignas(64) Shard {
   // `sentinels` provides the policy's and the timer wheel's sentinel nodes (never freed; shards
   // share one allocator for them so that an empty shard holds no slab of its own).
   static Result<std::unique_ptr<Shard>> Create(Arena* arena, SlabAllocator& sentinels,
-                                               EvictionPolicyKind policy,
-                                               const ShardLimits& limits, int64_t now);
+                                               EvictionPolicyKind policy, const ShardLimits& limits,
+                                               int64_t now);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;

@@ -7,7 +7,8 @@ namespace larder {
 
 size_t PolicySentinelCount(EvictionPolicyKind kind) {
   switch (kind) {
-    case EvictionPolicyKind::kLru: return 1;
+    case EvictionPolicyKind::kLru:
+      return 1;
   }
   return 1;
 }

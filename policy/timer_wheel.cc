@@ -15,7 +15,6 @@ NodeList TimerWheel::Bucket(int level, int index) const noexcept {
   return NodeList(space_, offset_, first_sentinel_ + static_cast<NodeId>(level * kBuckets + index));
 }
 
-
 void TimerWheel::Schedule(NodeId node, int64_t deadline) noexcept {
   if (Scheduled(node)) {
     Bucket(0, 0).Unlink(node);

@@ -35,10 +35,9 @@ int main() {
                 h.value().data());
   }
   std::printf("ttl companies:42        -> %lld ms left\n",
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                      cache->Ttl("companies:42").remaining.value_or(0ns))
-                      .count()));
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         cache->Ttl("companies:42").remaining.value_or(0ns))
+                                         .count()));
   std::this_thread::sleep_for(350ms);
   std::printf("after 350 ms            -> %s\n", cache->Exists("companies:42") ? "hit" : "expired");
 
@@ -85,14 +84,13 @@ int main() {
 
   // 5. Stats.
   const larder::CacheStats st = cache->GetStats();
-  std::printf("stats: entries %llu, hits %llu, misses %llu, hit rate %.2f, loads %llu, "
-              "stale served %llu, expirations %llu\n",
-              static_cast<unsigned long long>(st.entries),
-              static_cast<unsigned long long>(st.hits),
-              static_cast<unsigned long long>(st.misses), st.hit_rate,
-              static_cast<unsigned long long>(st.loads),
-              static_cast<unsigned long long>(st.stale_served),
-              static_cast<unsigned long long>(st.expirations));
+  std::printf(
+      "stats: entries %llu, hits %llu, misses %llu, hit rate %.2f, loads %llu, "
+      "stale served %llu, expirations %llu\n",
+      static_cast<unsigned long long>(st.entries), static_cast<unsigned long long>(st.hits),
+      static_cast<unsigned long long>(st.misses), st.hit_rate,
+      static_cast<unsigned long long>(st.loads), static_cast<unsigned long long>(st.stale_served),
+      static_cast<unsigned long long>(st.expirations));
   const larder::CacheStats small_st = small->GetStats();
   std::printf("bounded cache: entries %llu of max %llu, evictions %llu\n",
               static_cast<unsigned long long>(small_st.entries),

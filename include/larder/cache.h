@@ -86,7 +86,7 @@ struct KeyValue {
 
 // The remaining life of a key, as Redis's TTL reports it.
 struct KeyTtl {
-  bool exists = false;                 // a live entry is stored under the key
+  bool exists = false;                // a live entry is stored under the key
   std::optional<Duration> remaining;  // set when it has a deadline; unset = never expires
 };
 

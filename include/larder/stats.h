@@ -29,11 +29,11 @@ struct CacheStats {
   uint64_t evictions = 0;    // == removals[kSize]
   uint64_t expirations = 0;  // == removals[kExpired]
 
-  uint64_t loads = 0;          // fetcher runs that succeeded (GetOrSet, GetWithStale, refreshes)
-  uint64_t load_failures = 0;  // fetcher runs that returned an error or threw
-  uint64_t load_nanos = 0;     // total time spent in fetchers
-  uint64_t stale_served = 0;   // GetWithStale answers served from a stale value
-  uint64_t refreshes = 0;      // background refreshes started
+  uint64_t loads = 0;            // fetcher runs that succeeded (GetOrSet, GetWithStale, refreshes)
+  uint64_t load_failures = 0;    // fetcher runs that returned an error or threw
+  uint64_t load_nanos = 0;       // total time spent in fetchers
+  uint64_t stale_served = 0;     // GetWithStale answers served from a stale value
+  uint64_t refreshes = 0;        // background refreshes started
   uint64_t coalesced_loads = 0;  // reads that waited for another caller's load of the same key
   uint64_t listener_errors = 0;  // listener calls that threw
 

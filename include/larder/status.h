@@ -23,16 +23,16 @@ class [[nodiscard]] Status {
   // Frozen values: they may be persisted and compared across versions.
   enum class Code : uint8_t {
     kOk = 0,
-    kInvalidArgument = 1,   // the caller passed something the contract forbids
-    kNotFound = 2,          // the named thing does not exist (not an error for lookups)
-    kResourceExhausted = 3, // a bound or a queue is full
-    kUnavailable = 4,       // a dependency (source, server) cannot be reached right now
-    kInternal = 5,          // a broken invariant or an exception from user code
-    kAborted = 6,           // the operation was cut short (shutdown)
-    kDeadlineExceeded = 7,  // a timeout elapsed
-    kFailedPrecondition = 8,// the object is not in a state that allows the call
-    kIOError = 9,           // a file or network call failed
-    kCorruption = 10,       // persisted data failed a check
+    kInvalidArgument = 1,     // the caller passed something the contract forbids
+    kNotFound = 2,            // the named thing does not exist (not an error for lookups)
+    kResourceExhausted = 3,   // a bound or a queue is full
+    kUnavailable = 4,         // a dependency (source, server) cannot be reached right now
+    kInternal = 5,            // a broken invariant or an exception from user code
+    kAborted = 6,             // the operation was cut short (shutdown)
+    kDeadlineExceeded = 7,    // a timeout elapsed
+    kFailedPrecondition = 8,  // the object is not in a state that allows the call
+    kIOError = 9,             // a file or network call failed
+    kCorruption = 10,         // persisted data failed a check
   };
 
   // An OK status. Costs no allocation.
@@ -90,7 +90,7 @@ class [[nodiscard]] Result {
  public:
   static_assert(!std::is_same_v<T, Status>, "Result<Status> is meaningless");
 
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) status_ = Status::Internal("Result constructed from an OK Status");
   }

@@ -2,8 +2,8 @@
 #include <string>
 #include <vector>
 
-#include "larder/cache.h"
 #include "cache_fixture.h"
+#include "larder/cache.h"
 
 namespace larder {
 using testing::kSec;

@@ -1,8 +1,8 @@
 // Bounds: max_entries and max_bytes never exceeded, LRU victims, removal causes.
 #include <string>
 
-#include "larder/cache.h"
 #include "cache_fixture.h"
+#include "larder/cache.h"
 
 namespace larder {
 using testing::kSec;

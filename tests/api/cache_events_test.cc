@@ -7,9 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "cache_fixture.h"
 #include "larder/advanced/executor.h"
 #include "larder/cache.h"
-#include "cache_fixture.h"
 
 namespace larder {
 using testing::kSec;
@@ -71,9 +71,9 @@ TEST_CASE("Events: a throwing listener is contained and reported to the others")
     if (ev.type == EventType::kSet) throw std::runtime_error("listener bug");
   });
   std::vector<std::string> errors;
-  Subscription good = c->Subscribe(
-      [&](const CacheEvent& ev) { errors.emplace_back(ev.error->message()); },
-      EventBit(EventType::kError));
+  Subscription good =
+      c->Subscribe([&](const CacheEvent& ev) { errors.emplace_back(ev.error->message()); },
+                   EventBit(EventType::kError));
   CHECK(c->Set("k", "v").ok());
   CHECK(c.Value("k") == "v");
   REQUIRE(errors.size() == 1);
@@ -164,7 +164,7 @@ TEST_CASE("Events: load failures are reported as errors with the key") {
   std::vector<std::string> keys;
   Subscription sub = c->Subscribe([&](const CacheEvent& ev) { keys.emplace_back(ev.key); },
                                   EventBit(EventType::kError));
-  auto r = c->GetOrSet("k", [] () -> Result<std::string> { return Status::Unavailable("down"); });
+  auto r = c->GetOrSet("k", []() -> Result<std::string> { return Status::Unavailable("down"); });
   CHECK_FALSE(r.ok());
   CHECK(keys == std::vector<std::string>{"k"});
 }

@@ -5,8 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "larder/cache.h"
 #include "cache_fixture.h"
+#include "larder/cache.h"
 
 namespace larder {
 using testing::kSec;
@@ -33,7 +33,10 @@ std::vector<Result<std::string>> RunConcurrently(int n, Fn fn) {
 TEST_CASE("GetOrSet: a hit does not call the fetcher") {
   ManualCache c;
   REQUIRE(c->Set("k", "cached").ok());
-  auto r = c->GetOrSet("k", [] () -> Result<std::string> { FAIL("fetched"); return std::string(); });
+  auto r = c->GetOrSet("k", []() -> Result<std::string> {
+    FAIL("fetched");
+    return std::string();
+  });
   REQUIRE(r.ok());
   CHECK(*r == "cached");
 }
@@ -43,14 +46,14 @@ TEST_CASE("GetOrSet: 16 concurrent callers of a cold key run the fetcher once") 
   constexpr int kThreads = 16;
   std::atomic<int> calls{0};
   auto results = RunConcurrently(kThreads, [&] {
-    return c->GetOrSet(
-        "cold",
-        [&]() -> Result<std::string> {
-          calls.fetch_add(1);
-          WaitForWaiters(*c.cache, kThreads - 1);  // everyone else is waiting on this load
-          return std::string("loaded");
-        },
-        {.ttl = 60 * kSec});
+    return c->GetOrSet("cold",
+                       [&]() -> Result<std::string> {
+                         calls.fetch_add(1);
+                         WaitForWaiters(*c.cache,
+                                        kThreads - 1);  // everyone else is waiting on this load
+                         return std::string("loaded");
+                       },
+                       {.ttl = 60 * kSec});
   });
   CHECK(calls.load() == 1);
   for (const auto& r : results) {
@@ -83,7 +86,7 @@ TEST_CASE("GetOrSet: a fetcher error reaches every waiter and caches nothing") {
   CHECK_FALSE(c->Exists("k"));
   CHECK(c->GetStats().load_failures == 1);
   // The next call tries again.
-  auto again = c->GetOrSet("k", [] () -> Result<std::string> { return std::string("ok"); });
+  auto again = c->GetOrSet("k", []() -> Result<std::string> { return std::string("ok"); });
   REQUIRE(again.ok());
   CHECK(*again == "ok");
 }
@@ -127,7 +130,7 @@ TEST_CASE("GetOrSet: invalid arguments are refused before fetching") {
   ManualCache c;
   auto r = c->GetOrSet("k", Fetcher());
   CHECK(r.status().IsInvalidArgument());
-  r = c->GetOrSet("k", [] () -> Result<std::string> { return std::string("v"); },
+  r = c->GetOrSet("k", []() -> Result<std::string> { return std::string("v"); },
                   {.ttl = Duration(-1)});
   CHECK(r.status().IsInvalidArgument());
   CHECK_FALSE(c->Exists("k"));
@@ -138,7 +141,7 @@ TEST_CASE("GetOrSet: a fetched value that cannot be stored is an error for the c
   o.num_shards = 1;
   o.max_bytes = 1000;
   ManualCache c(o);
-  auto r = c->GetOrSet("k", [] () -> Result<std::string> { return std::string(2000, 'v'); });
+  auto r = c->GetOrSet("k", []() -> Result<std::string> { return std::string(2000, 'v'); });
   CHECK(r.status().IsInvalidArgument());
   CHECK(r.status().message().find("max_bytes") != std::string_view::npos);
   CHECK_FALSE(c->Exists("k"));

@@ -4,9 +4,9 @@
 #include <string>
 #include <thread>
 
+#include "cache_fixture.h"
 #include "larder/advanced/executor.h"
 #include "larder/cache.h"
-#include "cache_fixture.h"
 
 namespace larder {
 using testing::kSec;
@@ -94,8 +94,8 @@ TEST_CASE("GetWithStale: fail-safe keeps serving stale while refreshes fail, up 
   StaleCache c;
   Source src;
   int errors = 0;
-  Subscription sub = c->Subscribe([&](const CacheEvent&) { ++errors; },
-                                  EventBit(EventType::kError));
+  Subscription sub =
+      c->Subscribe([&](const CacheEvent&) { ++errors; }, EventBit(EventType::kError));
   REQUIRE(c->GetWithStale("k", src.fetcher(), 10 * kSec, 60 * kSec).ok());
   src.status = Status::Unavailable("source down");
   c.clock->Advance(15 * kSec);

@@ -1,8 +1,8 @@
 // Stats: hits, misses, hit rate, loads, bytes; ResetStats.
 #include <string>
 
-#include "larder/cache.h"
 #include "cache_fixture.h"
+#include "larder/cache.h"
 
 namespace larder {
 using testing::ManualCache;
@@ -26,8 +26,8 @@ TEST_CASE("Stats: hits, misses and hit rate follow reads") {
 
 TEST_CASE("Stats: loads and load time are counted; ResetStats zeroes counters, not contents") {
   ManualCache c;
-  REQUIRE(c->GetOrSet("k", [] () -> Result<std::string> { return std::string("v"); }).ok());
-  (void)c->GetOrSet("bad", [] () -> Result<std::string> { return Status::Internal("x"); });
+  REQUIRE(c->GetOrSet("k", []() -> Result<std::string> { return std::string("v"); }).ok());
+  (void)c->GetOrSet("bad", []() -> Result<std::string> { return Status::Internal("x"); });
   CacheStats st = c->GetStats();
   CHECK(st.loads == 1);
   CHECK(st.load_failures == 1);
@@ -57,9 +57,11 @@ TEST_CASE("Stats: Prometheus text has one typed family per field and labels ever
   const std::string text = c->GetStats().ToPrometheus("users \"v2\"");
   CHECK(text.find("# TYPE larder_cache_hits_total counter\n") != std::string::npos);
   CHECK(text.find("larder_cache_hits_total{cache=\"users \\\"v2\\\"\"} 1\n") != std::string::npos);
-  CHECK(text.find("larder_cache_misses_total{cache=\"users \\\"v2\\\"\"} 1\n") != std::string::npos);
-  CHECK(text.find("larder_cache_removals_total{cache=\"users \\\"v2\\\"\",cause=\"explicit\"} 1\n") !=
+  CHECK(text.find("larder_cache_misses_total{cache=\"users \\\"v2\\\"\"} 1\n") !=
         std::string::npos);
+  CHECK(
+      text.find("larder_cache_removals_total{cache=\"users \\\"v2\\\"\",cause=\"explicit\"} 1\n") !=
+      std::string::npos);
   CHECK(text.find("larder_cache_entries{cache=\"users \\\"v2\\\"\"} 0\n") != std::string::npos);
   // Every non-comment line is "name{labels} value" and every family is declared before use.
   size_t samples = 0;

@@ -2,8 +2,8 @@
 #include <string>
 #include <vector>
 
-#include "larder/cache.h"
 #include "cache_fixture.h"
+#include "larder/cache.h"
 
 namespace larder {
 using testing::kMs;
@@ -47,8 +47,8 @@ TEST_CASE("TTL: an overwrite restarts the clock") {
 TEST_CASE("TTL: expired entries are removed by maintenance without any read") {
   ManualCache c;
   std::vector<std::string> expired;
-  Subscription sub = c->Subscribe(
-      [&](const CacheEvent& ev) { expired.emplace_back(ev.key); }, EventBit(EventType::kExpired));
+  Subscription sub = c->Subscribe([&](const CacheEvent& ev) { expired.emplace_back(ev.key); },
+                                  EventBit(EventType::kExpired));
   for (int i = 0; i < 100; ++i) {
     REQUIRE(c->Set("short" + std::to_string(i), "v", {.ttl = 1 * kSec}).ok());
     REQUIRE(c->Set("long" + std::to_string(i), "v", {.ttl = 1000 * kSec}).ok());
@@ -117,8 +117,9 @@ TEST_CASE("TTL: the largest durations saturate instead of overflowing") {
   CHECK(c.Value("sliding") == "v");  // extending by Duration::max() must not wrap around
   c.clock->Advance(std::chrono::hours(24 * 365));
   CHECK(c.Value("sliding") == "v");
-  auto r = c->GetWithStale("stale", [] () -> Result<std::string> { return std::string("s"); },
-                           Duration::max(), Duration::max());
+  auto r = c->GetWithStale(
+      "stale", []() -> Result<std::string> { return std::string("s"); }, Duration::max(),
+      Duration::max());
   REQUIRE(r.ok());
   c.clock->Advance(std::chrono::hours(24 * 365));
   c->RunPendingMaintenance();

@@ -39,7 +39,10 @@ TEST_CASE("Table: the tag filters keys that share a home") {
   const auto p = t.FindForWrite(h1, [](NodeId) { return true; });
   t.slot(p.index).store(Table::Encode(h1, 16));
   int compared = 0;
-  CHECK(t.Find(h2, [&](NodeId) { ++compared; return true; }) == 0);
+  CHECK(t.Find(h2, [&](NodeId) {
+    ++compared;
+    return true;
+  }) == 0);
   CHECK(compared == 0);
 }
 

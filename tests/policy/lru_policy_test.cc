@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "policy/lru_policy.h"
 #include "node_pool.h"
+#include "policy/lru_policy.h"
 
 namespace larder {
 

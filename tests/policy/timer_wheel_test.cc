@@ -6,8 +6,8 @@
 #include <random>
 #include <vector>
 
-#include "policy/timer_wheel.h"
 #include "node_pool.h"
+#include "policy/timer_wheel.h"
 
 namespace larder {
 namespace {

@@ -39,8 +39,8 @@ TEST_CASE("stress: concurrent mixed operations keep the cache consistent") {
   Cache& cache = **opened;
 
   std::atomic<uint64_t> set_events{0};
-  Subscription counting =
-      cache.Subscribe([&](const CacheEvent&) { set_events.fetch_add(1); }, EventBit(EventType::kSet));
+  Subscription counting = cache.Subscribe([&](const CacheEvent&) { set_events.fetch_add(1); },
+                                          EventBit(EventType::kSet));
 
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> bad_values{0}, bound_violations{0}, ops{0};
@@ -61,8 +61,9 @@ TEST_CASE("stress: concurrent mixed operations keep the cache consistent") {
         }
         case 3: {
           const bool sliding = rng() % 4 == 0;
-          Status s = cache.Set(key, ValueFor(key, rng()),
-                               {.ttl = std::chrono::milliseconds(1 + rng() % 40), .sliding = sliding});
+          Status s =
+              cache.Set(key, ValueFor(key, rng()),
+                        {.ttl = std::chrono::milliseconds(1 + rng() % 40), .sliding = sliding});
           if (!s.ok()) bad_values.fetch_add(1);
           break;
         }
@@ -76,9 +77,7 @@ TEST_CASE("stress: concurrent mixed operations keep the cache consistent") {
           break;
         }
         case 5: {
-          auto r = cache.GetOrSet(key, [&]() -> Result<std::string> {
-            return ValueFor(key, 7);
-          });
+          auto r = cache.GetOrSet(key, [&]() -> Result<std::string> { return ValueFor(key, 7); });
           if (!r.ok() || !Consistent(key, *r)) bad_values.fetch_add(1);
           break;
         }
