@@ -7,7 +7,7 @@ namespace larder {
 namespace {
 
 int64_t Read(clockid_t id) {
-  timespec ts;
+  timespec ts{};
   clock_gettime(id, &ts);
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }

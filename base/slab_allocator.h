@@ -23,7 +23,7 @@ namespace larder {
 
 class SlabAllocator {
  public:
-  static constexpr size_t kMaxObjectSize = 128 * 1024;
+  static constexpr size_t kMaxObjectSize = size_t{128} * 1024;
 
   explicit SlabAllocator(Arena* arena);
   ~SlabAllocator();

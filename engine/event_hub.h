@@ -37,8 +37,8 @@ class EventHub : public std::enable_shared_from_this<EventHub> {
 
  private:
   struct Slot {
-    uint64_t id;
-    EventMask mask;
+    uint64_t id = 0;
+    EventMask mask = 0;
     EventListener fn;
     std::atomic<int> calls{0};
     std::atomic<bool> removed{false};

@@ -64,7 +64,7 @@ class Clock {
     coarse_slack_ = slack_nanos;
   }
   static int64_t KernelCoarseNanos() noexcept {
-    timespec ts;
+    timespec ts{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
