@@ -133,9 +133,4 @@ void Synchronize() {
   while (!Reclaimable(target, TryAdvance())) std::this_thread::yield();
 }
 
-bool UsesMembarrier() {
-  (void)Self();
-  return detail::g_asymmetric;
-}
-
 }  // namespace larder::epoch

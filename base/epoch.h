@@ -113,7 +113,4 @@ inline bool Reclaimable(uint64_t tag, uint64_t safe) { return tag + 1 < safe; }
 // REQUIRES: not inside a read section (it would wait for itself).
 void Synchronize();
 
-// Whether readers use the asymmetric (membarrier) protocol; for tests and diagnostics.
-bool UsesMembarrier();
-
 }  // namespace larder::epoch

@@ -129,6 +129,8 @@ class CacheCore {
   // Resolves `options` into an entry deadline and sliding ttl, or InvalidArgument.
   Status ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec) const;
   Status CheckSizes(std::string_view key, std::string_view value) const;
+  // InvalidArgument when key + value outweigh the share of max_bytes of the shard for `hash`.
+  Status CheckWeight(uint64_t hash, std::string_view key, std::string_view value) const;
   // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events.
   Status Write(uint64_t hash, const EntrySpec& spec, EventType event);
   // Emits events for `removed` entries. REQUIRES: the epoch read section that covered the

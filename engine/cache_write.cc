@@ -46,15 +46,23 @@ Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySp
   return Status::OK();
 }
 
-Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
-  Shard& shard = ShardFor(hash);
-  const uint64_t weight = Shard::Weight(spec.key.size(), spec.value.size());
+Status CacheCore::CheckWeight(uint64_t hash, std::string_view key,
+                              std::string_view value) const {
+  const Shard& shard = ShardFor(hash);
+  const uint64_t weight = Shard::Weight(key.size(), value.size());
   if (shard.limits().max_bytes != 0 && weight > shard.limits().max_bytes) {
     return Status::InvalidArgument(fmt::format(
         "value for key {}: entry weight {} bytes exceeds its shard's share of max_bytes ({} of "
         "{} bytes over {} shards)",
-        QuoteKey(spec.key), weight, shard.limits().max_bytes, options_.max_bytes, shards_.size()));
+        QuoteKey(key), weight, shard.limits().max_bytes, options_.max_bytes, shards_.size()));
   }
+  return Status::OK();
+}
+
+Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
+  Status fits = CheckWeight(hash, spec.key, spec.value);
+  if (!fits.ok()) return fits;
+  Shard& shard = ShardFor(hash);
   // Entered before anything is removed, so removed entries stay readable for the events.
   epoch::Guard guard;
   RemovalList removed;
@@ -97,15 +105,8 @@ Status CacheCore::SetMany(std::span<const KeyValue> items, const WriteOptions& o
   if (!s.ok()) return s;
   for (size_t i = 0; i < items.size(); ++i) {
     s = CheckSizes(items[i].key, items[i].value);
+    if (s.ok()) s = CheckWeight(HashKey(items[i].key), items[i].key, items[i].value);
     if (!s.ok()) return Status::InvalidArgument(fmt::format("items[{}]: {}", i, s.message()));
-    const uint64_t hash = HashKey(items[i].key);
-    const Shard& shard = ShardFor(hash);
-    const uint64_t weight = Shard::Weight(items[i].key.size(), items[i].value.size());
-    if (shard.limits().max_bytes != 0 && weight > shard.limits().max_bytes) {
-      return Status::InvalidArgument(fmt::format(
-          "items[{}]: entry weight {} bytes exceeds its shard's share of max_bytes ({} bytes)", i,
-          weight, shard.limits().max_bytes));
-    }
   }
   for (const KeyValue& kv : items) {
     s = Set(kv.key, kv.value, options);

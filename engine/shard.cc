@@ -156,8 +156,6 @@ void Shard::FreeEntry(NodeId id) {
   alloc_.Free(id);
 }
 
-void Shard::DiscardEntry(NodeId id) { FreeEntry(id); }
-
 void Shard::Insert(uint64_t hash, NodeId id) {
   Table* t = owned_table_.get();
   if (used_slots_ + 1 > Table::MaxUsed(t->capacity())) {

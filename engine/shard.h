@@ -114,8 +114,6 @@ class alignas(64) Shard {
 
   // Allocates and fills an unpublished entry. ResourceExhausted when memory runs out.
   Result<NodeId> NewEntry(const EntrySpec& spec) REQUIRES(mu);
-  // Frees an entry that was never published.
-  void DiscardEntry(NodeId id) REQUIRES(mu);
   // Makes `id` the entry for its key, replacing (and reporting) any previous one, schedules its
   // expiry and evicts to stay within bounds.
   void Publish(uint64_t hash, NodeId id, RemovalList* removed) REQUIRES(mu);
@@ -141,9 +139,8 @@ class alignas(64) Shard {
     return flights_;
   }
 
-  // For tests: the policy's victim, the wheel, the table.
+  // For tests: the policy's victim, the table.
   NodeId PolicyVictim() const REQUIRES(mu) { return policy_->Victim(); }
-  const TimerWheel& wheel() const REQUIRES(mu) { return *wheel_; }
   uint32_t table_capacity() const noexcept {
     return table_.load(std::memory_order_acquire)->capacity();
   }

@@ -186,3 +186,20 @@ TEST_CASE("Cache: Clear empties every shard") {
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("Cache: SetMany refuses an item heavier than its shard's byte share, naming it") {
+  CacheOptions o;
+  o.num_shards = 1;
+  o.max_bytes = 1000;
+  testing::ManualCache c(o);
+  std::vector<KeyValue> items = {{"a", "1"}, {"b", std::string(2000, 'x')}};
+  Status s = c->SetMany(items);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("items[1]") == 0);
+  CHECK(s.message().find("max_bytes") != std::string_view::npos);
+  CHECK(c->Size() == 0);
+}
+
+}  // namespace larder
