@@ -18,6 +18,7 @@ ALLOWED = {
     "coord": {"larder"},
     "examples": {"larder"},
     "tests/api": {"larder"},
+    "tests/fuzz": {"larder", "snapshot"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
