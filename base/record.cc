@@ -310,6 +310,24 @@ Record Record::FromView(std::shared_ptr<const Schema> schema, RecordView view) {
   return r;
 }
 
+Result<Record> Record::FromValues(std::shared_ptr<const Schema> schema,
+                                  std::span<const FieldValue> values) {
+  if (values.size() != schema->size()) {
+    return Status::InvalidArgument(fmt::format("record: {} values for a schema of {} fields",
+                                               values.size(), schema->size()));
+  }
+  Status s = record_format::Check(*schema, values);
+  if (!s.ok()) return s;
+  const size_t size = record_format::EncodedSize(*schema, values);
+  auto data = std::make_shared<char[]>(size);
+  record_format::Encode(*schema, values, data.get());
+  Record r;
+  r.schema_ = std::move(schema);
+  r.data_ = std::move(data);
+  r.size_ = size;
+  return r;
+}
+
 // ---- RecordBuilder ----
 
 RecordBuilder::RecordBuilder(std::shared_ptr<const Schema> schema)
@@ -341,16 +359,7 @@ RecordBuilder& RecordBuilder::Set(std::string_view name, const FieldValue& v) {
 
 Result<Record> RecordBuilder::Build() const {
   if (!error_.empty()) return Status::InvalidArgument(error_);
-  Status s = record_format::Check(*schema_, values_);
-  if (!s.ok()) return s;
-  const size_t size = record_format::EncodedSize(*schema_, values_);
-  auto data = std::make_shared<char[]>(size);
-  record_format::Encode(*schema_, values_, data.get());
-  Record r;
-  r.schema_ = schema_;
-  r.data_ = std::move(data);
-  r.size_ = size;
-  return r;
+  return Record::FromValues(schema_, values_);
 }
 
 void RecordBuilder::Reset() {

@@ -137,6 +137,8 @@ Result<Timestamp> ParseTimestamp(std::string_view s) {
       if (digits == 0) return Bad(s, "expected digits after the decimal point");
       for (size_t i = digits; i < 6; ++i) micros *= 10;
     }
+    // "2024-01-02 03:04:05.678 +00:00", as Sequelize writes SQLite dates: a space before the zone.
+    if (p + 1 < s.size() && s[p] == ' ' && (s[p + 1] == '+' || s[p + 1] == '-')) ++p;
     if (p < s.size()) {
       if (s[p] == 'Z' || s[p] == 'z') {
         ++p;

@@ -14,11 +14,12 @@ ALLOWED = {
     "policy": {"base", "policy", "larder"},
     "snapshot": {"base", "snapshot", "larder"},
     "engine": {"base", "index", "policy", "snapshot", "engine", "larder"},
-    "loaders": {"larder"},
+    "loaders": {"larder", "loaders"},
     "coord": {"larder"},
     "examples": {"larder"},
     "tests/api": {"larder"},
     "tests/fuzz": {"larder", "snapshot"},
+    "tests/loaders": {"larder"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

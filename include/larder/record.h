@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,50 @@ class FieldValue {
   uint32_t size_ = 0;
   int64_t scalar_ = 0;  // bool, int64, timestamp micros, or double bits
   const char* data_ = nullptr;
+};
+
+// An owned field value: a FieldValue whose string or bytes payload it keeps. For primary keys in
+// change events and for callers who need a value to outlive its record.
+class Value {
+ public:
+  Value() = default;  // null
+  Value(const FieldValue& v) { Assign(v); }  // NOLINT: implicit by design
+  Value(int64_t v) : Value(FieldValue::Int64(v)) {}  // NOLINT
+  Value(int v) : Value(FieldValue::Int64(v)) {}  // NOLINT
+  Value(std::string_view v) : Value(FieldValue::String(v)) {}  // NOLINT
+  Value(const char* v) : Value(FieldValue::String(v)) {}  // NOLINT
+  Value(const Value& o) { Assign(o.view()); }
+  Value& operator=(const Value& o) {
+    if (this != &o) Assign(o.view());
+    return *this;
+  }
+  Value(Value&& o) noexcept { *this = std::move(o); }
+  Value& operator=(Value&& o) noexcept {
+    storage_ = std::move(o.storage_);
+    view_ = Payload(o.view_.type()) ? Repoint(o.view_.type()) : o.view_;
+    return *this;
+  }
+
+  const FieldValue& view() const noexcept { return view_; }
+  operator const FieldValue&() const noexcept { return view_; }  // NOLINT
+  friend bool operator==(const Value& a, const Value& b) noexcept { return a.view_ == b.view_; }
+
+ private:
+  static bool Payload(FieldType t) { return t == FieldType::kString || t == FieldType::kBytes; }
+  FieldValue Repoint(FieldType t) const {
+    return t == FieldType::kBytes ? FieldValue::Bytes(storage_) : FieldValue::String(storage_);
+  }
+  void Assign(const FieldValue& v) {
+    if (Payload(v.type())) {
+      storage_.assign(v.as_bytes());
+      view_ = Repoint(v.type());
+    } else {
+      storage_.clear();
+      view_ = v;
+    }
+  }
+  std::string storage_;
+  FieldValue view_;
 };
 
 struct FieldSpec {
@@ -163,6 +208,10 @@ class Record {
   // Copies an encoded record, checking it fits `schema` (Corruption names the problem).
   static Result<Record> FromBytes(std::shared_ptr<const Schema> schema, std::string_view bytes);
   static Record FromView(std::shared_ptr<const Schema> schema, RecordView view);
+  // Encodes one value per schema field (in schema order) in a single pass; string payloads are
+  // copied into the record. InvalidArgument names the first field that does not fit.
+  static Result<Record> FromValues(std::shared_ptr<const Schema> schema,
+                                   std::span<const FieldValue> values);
   // Parses one JSON object shaped like ToJson's output. Members not in the schema are ignored;
   // missing members are null. InvalidArgument names the field and the problem.
   static Result<Record> FromJson(std::shared_ptr<const Schema> schema, std::string_view json);

@@ -157,6 +157,7 @@ TEST_CASE("Timestamp: ISO 8601 formatting and parsing are exact") {
   }
   CHECK(ParseTimestamp("2024-02-29 12:00:00")->micros == 1'709'208'000'000'000);
   CHECK(ParseTimestamp("2024-02-29T14:00:00+02:00")->micros == 1'709'208'000'000'000);
+  CHECK(ParseTimestamp("2024-02-29 12:00:00.000 +00:00")->micros == 1'709'208'000'000'000);
   CHECK(ParseTimestamp("2024-02-29")->micros == 1'709'164'800'000'000);
   CHECK(ParseTimestamp("2024-02-29T12:00:00.5Z")->micros == 1'709'208'000'500'000);
   CHECK(ParseTimestamp("2023-02-29").status().message().find("no such date") !=
