@@ -64,6 +64,10 @@ struct RecordReleaser {
     if (r == nullptr) return;
     r->depth = 0;
     r->active.store(0, std::memory_order_release);
+    // A new generation: releases still in flight for this owner are dropped, not applied to
+    // the next thread that takes the record.
+    ++r->generation;
+    r->foreign_exits.store(uint64_t{r->generation} << 32, std::memory_order_release);
     detail::t_record = nullptr;
     r->in_use.store(false, std::memory_order_release);
   }
@@ -93,6 +97,7 @@ ThreadRecord* RegisterThread() {
       g_records.store(record, std::memory_order_release);
     }
     record->depth = 0;
+    record->foreign_exits.store(uint64_t{record->generation} << 32, std::memory_order_relaxed);
     record->in_use.store(true, std::memory_order_release);
   }
   t_record = record;
@@ -101,6 +106,19 @@ ThreadRecord* RegisterThread() {
 }
 
 }  // namespace detail
+
+void ExitPin(PinToken pin) noexcept {
+  if (pin.record == detail::t_record) {
+    Exit();
+    return;
+  }
+  uint64_t v = pin.record->foreign_exits.load(std::memory_order_relaxed);
+  while ((v >> 32) == pin.generation) {
+    if (pin.record->foreign_exits.compare_exchange_weak(v, v + 1, std::memory_order_release)) {
+      return;
+    }
+  }
+}
 
 uint64_t SafeEpoch() { return g_safe.load(std::memory_order_acquire); }
 

@@ -34,8 +34,19 @@ struct alignas(64) ThreadRecord {
   std::atomic<uint64_t> active{0};  // 0 = not in a read section, else the announced epoch
   uint32_t depth = 0;               // nesting; touched by the owning thread only
   uint32_t ordinal = 0;             // small dense thread number, constant after creation
+  // Read sections ended on another thread (a handle released elsewhere): generation in the high
+  // half (bumped each time a new thread takes the record), count in the low half. The owner
+  // settles them on its next Enter or Exit; others only add, and only for their generation.
+  std::atomic<uint64_t> foreign_exits{0};
+  uint32_t generation = 0;          // written by the owner when it takes the record
   std::atomic<bool> in_use{false};  // owned by a live thread
   ThreadRecord* next = nullptr;     // registry list; constant once published
+};
+
+// Identifies the read section a handle holds: which thread record, which owner of it.
+struct PinToken {
+  ThreadRecord* record = nullptr;
+  uint32_t generation = 0;
 };
 
 namespace detail {
@@ -54,9 +65,21 @@ inline ThreadRecord* Self() {
 // A small number unique among live threads (reused after a thread exits); for striping.
 inline uint32_t ThreadOrdinal() { return Self()->ordinal; }
 
+// Applies read sections other threads ended on this thread's behalf.
+inline void SettleForeignExits(ThreadRecord* r) {
+  const uint64_t v = r->foreign_exits.load(std::memory_order_relaxed);
+  if ((v & 0xffffffffu) == 0) return;
+  const uint64_t taken = r->foreign_exits.exchange(v & ~uint64_t{0xffffffff},
+                                                   std::memory_order_acquire);
+  const uint32_t n = static_cast<uint32_t>(taken);
+  r->depth = n >= r->depth ? 0 : r->depth - n;
+  if (r->depth == 0) r->active.store(0, std::memory_order_release);
+}
+
 // Begins a read section; returns the thread's record (its ordinal serves for striping).
 inline ThreadRecord* Enter() {
   ThreadRecord* r = Self();
+  SettleForeignExits(r);
   if (r->depth++ != 0) return r;
   const uint64_t e = detail::g_epoch.load(std::memory_order_relaxed);
 #ifdef LARDER_TSAN
@@ -74,10 +97,21 @@ inline ThreadRecord* Enter() {
 
 inline void Exit() {
   ThreadRecord* r = detail::t_record;
-  // A read section (a ValueHandle) must end on the thread that began it.
   assert(r != nullptr && r->depth > 0);
   if (--r->depth == 0) r->active.store(0, std::memory_order_release);
+  SettleForeignExits(r);
 }
+
+// The token for the read section the calling thread is in. REQUIRES: inside one.
+inline PinToken CurrentPin() {
+  ThreadRecord* r = detail::t_record;
+  return {r, r->generation};
+}
+
+// Ends the read section `pin` names, from whichever thread holds the handle: directly on the
+// owning thread, otherwise by telling the owner (dropped if the owner has exited since, which
+// ended all its sections).
+void ExitPin(PinToken pin) noexcept;
 
 inline bool InReadSection() {
   const ThreadRecord* r = detail::t_record;

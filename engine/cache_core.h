@@ -14,6 +14,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -87,6 +88,31 @@ class CacheCore {
   Result<std::string> GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
                                    Duration stale_ttl);
 
+  // cache_ops.cc: building blocks for RecordCache (internal callers only).
+  enum class EntryState : uint8_t { kFresh, kStale };
+  // Like Get, but also answers with a stale entry (past its deadline, before its stale-until),
+  // saying which. Counts no hit or miss and records no access.
+  ValueHandle Find(std::string_view key, EntryState* state);
+  // Any stored entry, expired or not (until maintenance removes it).
+  ValueHandle FindStored(std::string_view key);
+  // Stores `value` with explicit deadlines (monotonic ns; kNever = none).
+  Status Put(std::string_view key, std::string_view value, int64_t deadline, int64_t stale_until);
+  // What Mutate's function decides.
+  struct MutateOp {
+    enum Kind : uint8_t { kKeep, kPut, kDelete } kind = kKeep;
+    std::string value{};
+    int64_t deadline = kNever;
+  };
+  // Atomically replaces or deletes `key` under its shard lock: `fn` sees the current live value
+  // (nullptr when absent or expired). REQUIRES: fn is quick and does not call into this cache.
+  Status Mutate(std::string_view key, const std::function<MutateOp(const std::string_view*)>& fn);
+  // Calls fn(key, value, deadline, stale_until) for every stored entry, expired ones included,
+  // without locks; entries written during the walk may or may not be seen.
+  void ForEach(const std::function<void(std::string_view, std::string_view, int64_t, int64_t)>& fn);
+  // Sets when the next background refresh of a stale-capable entry may run.
+  void SetRetryAt(std::string_view key, int64_t retry_at);
+  const std::shared_ptr<Clock>& clock() const noexcept { return clock_; }
+
   // cache_core.cc
   Subscription Subscribe(EventListener listener, EventMask mask) {
     return events_->Subscribe(std::move(listener), mask);
@@ -119,6 +145,11 @@ class CacheCore {
   explicit CacheCore(CacheOptions options);
   void MaintenanceLoop();
 
+  // The token of the read section the calling thread is in, for a ValueHandle.
+  static ReadPin Pin() noexcept {
+    const epoch::PinToken t = epoch::CurrentPin();
+    return {t.record, t.generation};
+  }
   // True when `e` is live now; moves a sliding deadline. REQUIRES: epoch read section.
   bool LiveForRead(EntryHeader* e) const noexcept;
   bool Live(const EntryHeader* e) const noexcept {
@@ -158,7 +189,7 @@ class CacheCore {
   int shard_shift_ = 63;  // 63 - log2(shard count)
   std::shared_ptr<Executor> executor_;
   std::shared_ptr<TaskScope> tasks_ = std::make_shared<TaskScope>();
-  std::shared_ptr<EventHub> events_ = std::make_shared<EventHub>();
+  std::shared_ptr<CacheEventHub> events_ = NewCacheEventHub();
   ThreadCounters<kCounterCount> counters_;
   // ResetStats baselines (removal counts live in the shards).
   std::array<std::atomic<uint64_t>, kRemovalCauseCount> removal_baseline_{};
@@ -197,7 +228,7 @@ inline ValueHandle CacheCore::Get(std::string_view key) {
     if (LiveForRead(e)) {
       shard.RecordAccess(e, slot, self->ordinal);
       counters_.Add(self->ordinal, kHits, 1);
-      return ValueHandle(e->key(), e->value());
+      return ValueHandle(e->key(), e->value(), Pin());
     }
   }
   epoch::Exit();

@@ -5,7 +5,9 @@
 
 namespace larder {
 
-void internal::ReleaseReadPin() noexcept { epoch::Exit(); }
+void internal::ReleaseReadPin(ReadPin pin) noexcept {
+  epoch::ExitPin({static_cast<epoch::ThreadRecord*>(pin.record), pin.generation});
+}
 
 namespace internal {
 

@@ -143,8 +143,9 @@ Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
     std::memcpy(ext, &external, sizeof external);
     ext += 8;
   }
-  std::memcpy(ext, spec.key.data(), spec.key.size());
-  if (!(flags & EntryHeader::kExternal)) {
+  // Empty views may carry a null pointer; memcpy from null is undefined even for 0 bytes.
+  if (!spec.key.empty()) std::memcpy(ext, spec.key.data(), spec.key.size());
+  if (!(flags & EntryHeader::kExternal) && !spec.value.empty()) {
     std::memcpy(ext + spec.key.size(), spec.value.data(), spec.value.size());
   }
   return *id;

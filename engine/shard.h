@@ -103,6 +103,17 @@ class alignas(64) Shard {
     RecordAccessSlow(slot_value, stripe);
   }
 
+  // Calls fn(const EntryHeader*) for each entry in the current table.
+  template <typename Fn>
+  void ForEachLockFree(Fn&& fn) const noexcept {
+    Table* t = table_.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < t->capacity(); ++i) {
+      const uint64_t s = t->slot(i).load(std::memory_order_acquire);
+      if (s == Table::kEmpty || s == Table::kTombstone) continue;
+      fn(static_cast<const EntryHeader*>(Entry(Table::IdOf(s))));
+    }
+  }
+
   uint64_t entries() const noexcept { return entries_.load(std::memory_order_relaxed); }
   uint64_t bytes() const noexcept { return bytes_.load(std::memory_order_relaxed); }
   uint64_t removals(RemovalCause c) const noexcept {

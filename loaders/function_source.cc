@@ -1,6 +1,7 @@
 // FunctionSource: callbacks with fallbacks through find_all, exceptions turned into statuses.
 #include "larder/function_source.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 
@@ -73,7 +74,13 @@ Status FunctionSource::FindWhereIn(std::string_view field, std::span<const Field
     return Status::InvalidArgument("field '" + std::string(field) + "' is not in the schema");
   }
   if (options_.find_where_in) {
-    return Guarded("find_where_in", [&] { return options_.find_where_in(field, values, sink); });
+    for (size_t begin = 0; begin < values.size(); begin += options_.max_batch) {
+      const auto chunk = values.subspan(begin, std::min(options_.max_batch, values.size() - begin));
+      Status s =
+          Guarded("find_where_in", [&] { return options_.find_where_in(field, chunk, sink); });
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
   }
   const size_t index = *options_.schema->Find(field);
   return FindAll([&](Record&& row) {

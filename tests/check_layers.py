@@ -20,6 +20,7 @@ ALLOWED = {
     "tests/api": {"larder"},
     "tests/fuzz": {"larder", "snapshot"},
     "tests/loaders": {"larder"},
+    "tests/record": {"larder"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -96,24 +96,30 @@ using Fetcher = std::function<Result<std::string>()>;
 
 namespace internal {
 class CacheCore;
-void ReleaseReadPin() noexcept;
+// The read section a handle holds (opaque here): which thread's record, which owner of it.
+struct ReadPin {
+  void* record = nullptr;
+  uint32_t generation = 0;
+};
+void ReleaseReadPin(ReadPin pin) noexcept;
 }  // namespace internal
 
 // Read access to one cached value, without a copy. While alive, the bytes stay valid even if the
-// entry is overwritten, deleted or evicted meanwhile. Move-only.
-// REQUIRES: released (destroyed) on the thread that obtained it. Keep handles short-lived: a
-// held handle delays the reuse of memory freed by writes anywhere in the process.
+// entry is overwritten, deleted or evicted meanwhile. Move-only. May be handed to and released
+// on another thread; the memory it pins is then fully released when the obtaining thread next
+// calls into larder or exits. Keep handles short-lived: a held handle delays the reuse of memory
+// freed by writes anywhere in the process.
 class ValueHandle {
  public:
   ValueHandle() noexcept = default;
   ValueHandle(ValueHandle&& other) noexcept
-      : key_(other.key_), value_(other.value_), pinned_(std::exchange(other.pinned_, false)) {}
+      : key_(other.key_), value_(other.value_), pin_(std::exchange(other.pin_, {})) {}
   ValueHandle& operator=(ValueHandle&& other) noexcept {
     if (this != &other) {
       Release();
       key_ = other.key_;
       value_ = other.value_;
-      pinned_ = std::exchange(other.pinned_, false);
+      pin_ = std::exchange(other.pin_, {});
     }
     return *this;
   }
@@ -122,27 +128,24 @@ class ValueHandle {
   ~ValueHandle() { Release(); }
 
   // True when the lookup found a live entry.
-  explicit operator bool() const noexcept { return pinned_; }
+  explicit operator bool() const noexcept { return pin_.record != nullptr; }
   // REQUIRES: *this is true.
   std::string_view key() const noexcept { return key_; }
   std::string_view value() const noexcept { return value_; }
 
   // Drops the pin early; the handle becomes empty.
   void Release() noexcept {
-    if (pinned_) {
-      pinned_ = false;
-      internal::ReleaseReadPin();
-    }
+    if (pin_.record != nullptr) internal::ReleaseReadPin(std::exchange(pin_, {}));
   }
 
  private:
   friend class internal::CacheCore;
-  ValueHandle(std::string_view key, std::string_view value) noexcept
-      : key_(key), value_(value), pinned_(true) {}
+  ValueHandle(std::string_view key, std::string_view value, internal::ReadPin pin) noexcept
+      : key_(key), value_(value), pin_(pin) {}
 
   std::string_view key_;
   std::string_view value_;
-  bool pinned_ = false;
+  internal::ReadPin pin_;
 };
 
 class Cache {

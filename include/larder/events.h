@@ -60,8 +60,15 @@ inline constexpr EventMask EventBit(EventType t) { return EventMask{1} << static
 inline constexpr EventMask kAllEvents = 0x7f;
 
 namespace internal {
+// Whatever holds listeners a Subscription can remove (the cache's and the record cache's hubs).
+class SubscriptionOwner {
+ public:
+  virtual ~SubscriptionOwner() = default;
+  virtual void Remove(uint64_t id) noexcept = 0;
+};
+template <typename Event>
 class EventHub;
-}
+}  // namespace internal
 
 // Keeps a listener subscribed while alive. Move-only. Destroying it (or Reset()) unsubscribes
 // and waits until calls of this listener running on other threads have returned, so state the
@@ -80,11 +87,12 @@ class Subscription {
   bool active() const noexcept { return hub_ != nullptr; }
 
  private:
+  template <typename Event>
   friend class internal::EventHub;
-  Subscription(std::shared_ptr<internal::EventHub> hub, uint64_t id) noexcept
+  Subscription(std::shared_ptr<internal::SubscriptionOwner> hub, uint64_t id) noexcept
       : hub_(std::move(hub)), id_(id) {}
 
-  std::shared_ptr<internal::EventHub> hub_;
+  std::shared_ptr<internal::SubscriptionOwner> hub_;
   uint64_t id_ = 0;
 };
 

@@ -29,7 +29,8 @@ struct FunctionSourceOptions {
   std::function<Status(const RowSink&)> find_all{};
   // Optional: a point lookup; falls back to scanning find_all.
   std::function<Result<std::optional<Record>>(const FieldValue& id)> find_by_id{};
-  // Optional: rows whose `field` is in `values`; falls back to scanning find_all.
+  // Optional: rows whose `field` is in `values`, called once per max_batch values; falls back
+  // to scanning find_all.
   std::function<Status(std::string_view field, std::span<const FieldValue> values,
                        const RowSink& sink)>
       find_where_in{};

@@ -1,0 +1,276 @@
+// RecordCache writes: upserts and removals that keep every index exact, the change feed,
+// invalidation, clears, and index cleanup for records the primary evicted or expired.
+#include <fmt/format.h>
+
+#include "base/hash.h"
+#include "engine/record_cache_impl.h"
+#include "index/key_codec.h"
+#include "index/pk_list.h"
+
+namespace larder {
+
+using internal::CacheCore;
+
+std::mutex& RecordCacheImpl::StripeFor(std::string_view pk_key) {
+  return stripes_[HashKey(pk_key) % kStripes];
+}
+
+std::string RecordCacheImpl::NegativeKeyForPk(std::string_view pk_key) const {
+  return "p" + std::string(pk_key);
+}
+
+std::string RecordCacheImpl::NegativeKeyForValue(const Index& index,
+                                                 const FieldValue& value) const {
+  return fmt::format("k{}:", &index - indexes.data()) + index::EncodeKey(value);
+}
+
+void RecordCacheImpl::NegativePut(std::string key) {
+  if (negative_ns == 0) return;
+  const int64_t now = clock->NowNanos();
+  (void)misses->Put(key, {}, DeadlineAfter(now, negative_ns), kNever);  // best effort
+}
+
+void RecordCacheImpl::NegativeForget(const Record& row) {
+  if (negative_ns == 0) return;
+  misses->Delete(NegativeKeyForPk(PkKey(row.Get(pk_index))));
+  for (const Index& index : indexes) {
+    const FieldValue v = row.Get(index.field_index);
+    if (!v.is_null()) misses->Delete(NegativeKeyForValue(index, v));
+  }
+}
+
+void RecordCacheImpl::AddSlot(const Index& index, const FieldValue& value,
+                              std::string_view pk_key) {
+  (void)index.store->Mutate(index::EncodeKey(value), [&](const std::string_view* current) {
+    CacheCore::MutateOp op;
+    if (index.unique) {
+      const std::string mine = index::PkList::Of(pk_key);
+      if (current != nullptr && *current == mine) return op;  // already there
+      op.kind = CacheCore::MutateOp::kPut;
+      op.value = mine;  // a unique value belongs to the latest record written with it
+      return op;
+    }
+    if (current != nullptr && index::PkList::Contains(*current, pk_key)) return op;
+    op.kind = CacheCore::MutateOp::kPut;
+    op.value = index::PkList::With(current != nullptr ? *current : std::string_view(), pk_key);
+    return op;
+  });
+}
+
+void RecordCacheImpl::RemoveSlot(const Index& index, const FieldValue& value,
+                                 std::string_view pk_key) {
+  (void)index.store->Mutate(index::EncodeKey(value), [&](const std::string_view* current) {
+    CacheCore::MutateOp op;
+    if (current == nullptr || !index::PkList::Contains(*current, pk_key)) return op;
+    std::string rest = index::PkList::Without(*current, pk_key);  // only this record's key
+    if (rest.empty()) {
+      op.kind = CacheCore::MutateOp::kDelete;
+    } else {
+      op.kind = CacheCore::MutateOp::kPut;
+      op.value = std::move(rest);
+    }
+    return op;
+  });
+}
+
+Status RecordCacheImpl::UpsertRow(const Record& row, std::optional<int64_t> deadline) {
+  const std::string pk_key = PkKey(row.Get(pk_index));
+  int64_t fresh = kNever, stale = kNever;
+  if (deadline) {
+    fresh = *deadline;
+    if (fresh != kNever && stale_ns > ttl_ns) stale = DeadlineAfter(fresh, stale_ns - ttl_ns);
+  } else if (ttl_ns != 0) {
+    const int64_t now = clock->NowForDeadline(ttl_ns);
+    fresh = DeadlineAfter(now, ttl_ns);
+    if (stale_ns > ttl_ns) stale = DeadlineAfter(now, stale_ns);
+  }
+  std::lock_guard lock(StripeFor(pk_key));
+  // The old version, even if expired: its slots must go when its values changed.
+  ValueHandle old = primary->FindStored(pk_key);
+  Status s = primary->Put(pk_key, row.bytes(), fresh, stale);
+  if (!s.ok()) return s;
+  const RecordView before(schema.get(), old ? old.value() : std::string_view());
+  for (const Index& index : indexes) {
+    const FieldValue now_value = row.Get(index.field_index);
+    if (old) {
+      const FieldValue was = before.Get(index.field_index);
+      if (!was.is_null() && !(was == now_value)) RemoveSlot(index, was, pk_key);
+    }
+    // Always (re)assert the slot: Clear(field) may have dropped it while the record stayed.
+    if (!now_value.is_null()) AddSlot(index, now_value, pk_key);
+  }
+  NegativeForget(row);
+  return Status::OK();
+}
+
+bool RecordCacheImpl::RemoveByPkKey(const std::string& pk_key, RemovalCause cause,
+                                    RecordEventType event) {
+  ValueHandle old;
+  {
+    std::lock_guard lock(StripeFor(pk_key));
+    old = primary->FindStored(pk_key);
+    if (!old) return false;
+    primary->Delete(pk_key);
+    const RecordView before(schema.get(), old.value());
+    for (const Index& index : indexes) {
+      const FieldValue was = before.Get(index.field_index);
+      if (!was.is_null()) RemoveSlot(index, was, pk_key);
+    }
+  }
+  // The handle still pins the removed version: listeners read it outside every lock.
+  const RecordView removed(schema.get(), old.value());
+  if (events->Wants(RecordEventBit(event))) {
+    RecordEvent ev;
+    ev.type = event;
+    ev.record = removed;
+    events->Emit(ev);
+  }
+  if (event != RecordEventType::kEvicted && events->Wants(RecordEventBit(RecordEventType::kEvicted))) {
+    RecordEvent ev;
+    ev.type = RecordEventType::kEvicted;
+    ev.record = removed;
+    ev.cause = cause;
+    events->Emit(ev);
+  }
+  return true;
+}
+
+// Called by the primary, after its shard lock is released but possibly while this thread holds
+// a stripe (an upsert that evicted): only queue; FlushRemovals does the work.
+void RecordCacheImpl::OnPrimaryRemoval(const CacheEvent& ev) {
+  const RemovalCause cause = ev.type == EventType::kExpired ? RemovalCause::kExpired
+                                                              : RemovalCause::kSize;
+  (cause == RemovalCause::kExpired ? expirations : evictions).fetch_add(1);
+  std::lock_guard lock(removals_mu);
+  pending_removals.push_back({std::string(ev.key), std::string(ev.value), cause});
+}
+
+void RecordCacheImpl::FlushRemovals() {
+  std::vector<PendingRemoval> batch;
+  {
+    std::lock_guard lock(removals_mu);
+    if (pending_removals.empty()) return;
+    batch.swap(pending_removals);
+  }
+  for (const PendingRemoval& r : batch) {
+    const RecordView gone(schema.get(), r.bytes);
+    {
+      std::lock_guard lock(StripeFor(r.pk_key));
+      ValueHandle current = primary->FindStored(r.pk_key);
+      const RecordView now(schema.get(), current ? current.value() : std::string_view());
+      for (const Index& index : indexes) {
+        const FieldValue was = gone.Get(index.field_index);
+        if (was.is_null()) continue;
+        // The key may have been cached again meanwhile; its own slots stay.
+        if (current && now.Get(index.field_index) == was) continue;
+        RemoveSlot(index, was, r.pk_key);
+      }
+    }
+    if (events->Wants(RecordEventBit(RecordEventType::kEvicted))) {
+      RecordEvent ev;
+      ev.type = RecordEventType::kEvicted;
+      ev.record = gone;
+      ev.cause = r.cause;
+      events->Emit(ev);
+    }
+  }
+}
+
+void RecordCacheImpl::ApplyChanges(std::span<const Change> changes) {
+  for (const Change& c : changes) {
+    if (c.kind == ChangeKind::kDeleted) {
+      const std::string pk_key = PkKey(c.primary_key.view());
+      if (!RemoveByPkKey(pk_key, RemovalCause::kExplicit, RecordEventType::kItemRemoved) &&
+          events->Wants(RecordEventBit(RecordEventType::kItemRemoved))) {
+        RecordEvent ev;  // not cached: still report the deletion, by key
+        ev.type = RecordEventType::kItemRemoved;
+        ev.record = c.row.valid() ? c.row.view() : RecordView();
+        ev.value = c.primary_key.view();
+        events->Emit(ev);
+      }
+      continue;
+    }
+    if (!c.row.valid()) continue;
+    Status s = UpsertRow(c.row);
+    if (!s.ok()) {
+      EmitError(s, "applying a change");
+      continue;
+    }
+    if (events->Wants(RecordEventBit(RecordEventType::kItemCreated) |
+                      RecordEventBit(RecordEventType::kItemUpdated))) {
+      RecordEvent ev;
+      ev.type = c.kind == ChangeKind::kCreated ? RecordEventType::kItemCreated
+                                               : RecordEventType::kItemUpdated;
+      ev.record = c.row.view();
+      events->Emit(ev);
+    }
+  }
+  FlushRemovals();
+}
+
+Status RecordCacheImpl::Invalidate(std::string_view field, const FieldValue& value) {
+  std::vector<std::string> victims;
+  if (field == schema->primary_key()) {
+    Status s = CheckType(schema->field(pk_index), value);
+    if (!s.ok()) return s;
+    victims.push_back(PkKey(value));
+  } else {
+    const Index* index = FindIndex(field);
+    if (index == nullptr) {
+      return Status::InvalidArgument(
+          fmt::format("{}: '{}' is not an indexed field", source->name(), field));
+    }
+    Status s = CheckType(schema->field(index->field_index), value);
+    if (!s.ok()) return s;
+    RecordLookup found;
+    bool any_fresh = false;
+    CollectByIndex(*index, value, &found, &any_fresh);
+    for (size_t i = 0; i < found.count(); ++i) {
+      victims.push_back(PkKey(found.record(i).Get(pk_index)));
+    }
+  }
+  for (const std::string& pk_key : victims) {
+    RemoveByPkKey(pk_key, RemovalCause::kExplicit, RecordEventType::kEvicted);
+  }
+  if (events->Wants(RecordEventBit(RecordEventType::kItemInvalidated))) {
+    RecordEvent ev;
+    ev.type = RecordEventType::kItemInvalidated;
+    ev.field = field;
+    ev.value = value;
+    events->Emit(ev);
+  }
+  return Status::OK();
+}
+
+void RecordCacheImpl::Clear() {
+  primary->Clear();
+  misses->Clear();
+  for (Index& index : indexes) index.store->Clear();
+  {
+    std::lock_guard lock(removals_mu);
+    pending_removals.clear();
+  }
+  if (events->Wants(RecordEventBit(RecordEventType::kCleared))) {
+    RecordEvent ev;
+    ev.type = RecordEventType::kCleared;
+    events->Emit(ev);
+  }
+}
+
+Status RecordCacheImpl::ClearField(std::string_view field) {
+  const Index* index = FindIndex(field);
+  if (index == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: '{}' is not an indexed field", source->name(), field));
+  }
+  index->store->Clear();
+  if (events->Wants(RecordEventBit(RecordEventType::kClearedField))) {
+    RecordEvent ev;
+    ev.type = RecordEventType::kClearedField;
+    ev.field = field;
+    events->Emit(ev);
+  }
+  return Status::OK();
+}
+
+}  // namespace larder
