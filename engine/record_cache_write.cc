@@ -84,22 +84,33 @@ Status RecordCacheImpl::UpsertRow(const Record& row, std::optional<int64_t> dead
     fresh = DeadlineAfter(now, ttl_ns);
     if (stale_ns > ttl_ns) stale = DeadlineAfter(now, stale_ns);
   }
-  std::lock_guard lock(StripeFor(pk_key));
-  // The old version, even if expired: its slots must go when its values changed.
-  ValueHandle old = primary->FindStored(pk_key);
-  Status s = primary->Put(pk_key, row.bytes(), fresh, stale);
-  if (!s.ok()) return s;
-  const RecordView before(schema.get(), old ? old.value() : std::string_view());
-  for (const Index& index : indexes) {
-    const FieldValue now_value = row.Get(index.field_index);
-    if (old) {
-      const FieldValue was = before.Get(index.field_index);
-      if (!was.is_null() && !(was == now_value)) RemoveSlot(index, was, pk_key);
+  ValueHandle old;
+  {
+    std::lock_guard lock(StripeFor(pk_key));
+    // The old version, even if expired: its slots must go when its values changed.
+    old = primary->FindStored(pk_key);
+    Status s = primary->Put(pk_key, row.bytes(), fresh, stale);
+    if (!s.ok()) return s;
+    const RecordView before(schema.get(), old ? old.value() : std::string_view());
+    for (const Index& index : indexes) {
+      const FieldValue now_value = row.Get(index.field_index);
+      if (old) {
+        const FieldValue was = before.Get(index.field_index);
+        if (!was.is_null() && !(was == now_value)) RemoveSlot(index, was, pk_key);
+      }
+      // Always (re)assert the slot: Clear(field) may have dropped it while the record stayed.
+      if (!now_value.is_null()) AddSlot(index, now_value, pk_key);
     }
-    // Always (re)assert the slot: Clear(field) may have dropped it while the record stayed.
-    if (!now_value.is_null()) AddSlot(index, now_value, pk_key);
   }
   NegativeForget(row);
+  // The superseded version is still pinned by `old`: report it outside the stripe.
+  if (old && events->Wants(RecordEventBit(RecordEventType::kEvicted))) {
+    RecordEvent ev;
+    ev.type = RecordEventType::kEvicted;
+    ev.record = RecordView(schema.get(), old.value());
+    ev.cause = RemovalCause::kReplaced;
+    events->Emit(ev);
+  }
   return Status::OK();
 }
 

@@ -113,6 +113,20 @@ TEST_CASE("Events: evictions by size carry their cause; listeners may read back"
   CHECK(c->GetStats().by_key[0].second == 2);
 }
 
+TEST_CASE("Events: a new version reports the old one as replaced") {
+  testing::CacheOverTable c({.lazy_reload = false});
+  std::vector<std::string> seen;
+  Subscription sub = c->Subscribe(
+      [&](const RecordEvent& ev) {
+        seen.push_back(std::string(ev.record.Get("email").as_string()) + ":" +
+                       std::string(RemovalCauseName(ev.cause)));
+      },
+      RecordEventBit(RecordEventType::kEvicted));
+  REQUIRE(c->Upsert(c.table.Row(1, "v1@x", 1)).ok());
+  REQUIRE(c->Upsert(c.table.Row(1, "v2@x", 1)).ok());
+  CHECK(seen == std::vector<std::string>{"v1@x:replaced"});
+}
+
 TEST_CASE("Events: expiry removes records and reports them") {
   testing::CacheOverTable c({.ttl = 10 * testing::kSec, .lazy_reload = false, .stale_while_revalidate = false});
   std::vector<std::string> causes;
