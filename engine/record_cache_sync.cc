@@ -163,8 +163,15 @@ Status RecordCacheImpl::AutoLoad() {
     std::lock_guard lock(ready_mu);
     readiness = Readiness::kLoading;
   }
+  // Hooks first, then the sync: a change committed during the sync arrives through the feed
+  // instead of falling in the gap between the end of the scan and the subscription.
+  Status hooked = AttachHooks();
+  if (!hooked.ok() && hooked.code() != Status::Code::kFailedPrecondition) {
+    Log(LogLevel::kWarn, fmt::format("{}: no change feed: {}", source->name(), hooked.ToString()));
+  }
   Status s = Sync(false, false);
   if (!s.ok() && !options.start_empty_on_failure) {
+    DetachHooks();
     std::lock_guard lock(ready_mu);
     readiness = Readiness::kFailed;
     ready_status = s;
@@ -174,10 +181,6 @@ Status RecordCacheImpl::AutoLoad() {
   if (!s.ok()) {
     Log(LogLevel::kWarn, fmt::format("{}: initial load failed, starting empty: {}",
                                      source->name(), s.ToString()));
-  }
-  Status hooked = AttachHooks();
-  if (!hooked.ok() && hooked.code() != Status::Code::kFailedPrecondition) {
-    Log(LogLevel::kWarn, fmt::format("{}: no change feed: {}", source->name(), hooked.ToString()));
   }
   owner->StartAutoRefresh();
   {

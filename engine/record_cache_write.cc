@@ -6,6 +6,7 @@
 #include "engine/record_cache_impl.h"
 #include "index/key_codec.h"
 #include "index/pk_list.h"
+#include "larder/advanced/executor.h"
 
 namespace larder {
 
@@ -189,6 +190,19 @@ void RecordCacheImpl::FlushRemovals() {
 
 void RecordCacheImpl::ApplyChanges(std::span<const Change> changes) {
   for (const Change& c : changes) {
+    if (c.kind == ChangeKind::kResync) {
+      // The feed may have missed changes: a full sync, in the background, catches up.
+      Log(LogLevel::kWarn, fmt::format("{}: change feed reconnected; resyncing", source->name()));
+      auto scope = tasks;
+      if (!executor->TrySubmit([this, scope] {
+            if (!scope->Begin()) return;
+            (void)Sync(/*incremental=*/false, /*automatic=*/false);  // failures are reported
+            scope->End();
+          })) {
+        Log(LogLevel::kWarn, "resync skipped: the loader queue is full");
+      }
+      continue;
+    }
     if (c.kind == ChangeKind::kDeleted) {
       const std::string pk_key = PkKey(c.primary_key.view());
       if (!RemoveByPkKey(pk_key, RemovalCause::kExplicit, RecordEventType::kItemRemoved) &&

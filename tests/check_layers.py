@@ -21,6 +21,7 @@ ALLOWED = {
     "tests/fuzz": {"larder", "snapshot"},
     "tests/loaders": {"larder"},
     "tests/record": {"larder"},
+    "tests/integration": {"larder"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -269,7 +269,7 @@ class RecordCache {
   // the source has no change feed.
   Status AttachHooks();
   void DetachHooks();
-  // Full sync, attach hooks (when the source has a feed), start automatic refresh, then ready.
+  // Attach hooks (when the source has a feed), full sync, start automatic refresh, then ready.
   Status AutoLoad();
   // AutoLoad on the executor; WaitUntilReady tells when it finished.
   void AutoLoadInBackground();

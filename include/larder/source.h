@@ -26,14 +26,21 @@ namespace larder {
 using RowSink = std::function<Status(Record&& row)>;
 
 // One change to the source's table, as its change feed reports it.
-enum class ChangeKind : uint8_t { kCreated = 0, kUpdated = 1, kDeleted = 2 };
+enum class ChangeKind : uint8_t {
+  kCreated = 0,
+  kUpdated = 1,
+  kDeleted = 2,
+  // The feed lost track (a dropped connection): changes may have been missed, so the subscriber
+  // should resynchronize. Carries no row and no key.
+  kResync = 3,
+};
 
 struct Change {
   ChangeKind kind = ChangeKind::kUpdated;
   // The row after the change (created, updated), or before it when the feed knows (deleted);
   // may be empty (valid() false) for a delete that only names the key.
   Record row{};
-  Value primary_key{};  // always set
+  Value primary_key{};  // set for every kind but kResync
 };
 
 // Receives changes in the order the source committed them; a bulk statement arrives as one call
@@ -73,7 +80,8 @@ class Source {
   virtual Status FindUpdatedSince(std::string_view field, const FieldValue& watermark,
                                   const RowSink& sink) = 0;
 
-  // Subscribes to the table's changes. FailedPrecondition when the source has no change feed.
+  // Subscribes to the table's changes: every change committed after this returns is delivered.
+  // FailedPrecondition when the source has no change feed.
   virtual Result<std::unique_ptr<ChangeSubscription>> SubscribeChanges(ChangeListener listener) = 0;
 };
 

@@ -174,3 +174,23 @@ TEST_CASE("Sync: syncs keep the statistics; ResetStats zeroes them") {
 }
 
 }  // namespace larder
+
+namespace larder {
+
+TEST_CASE("Sync: a change feed that lost track triggers a full resync") {
+  testing::CacheOverTable c({.lazy_reload = false});
+  c.table.Put(c.table.Row(1, "a@x", 1));
+  REQUIRE(c->AutoLoad().ok());
+  // Changed behind the feed's back (its connection was down), then the feed says so.
+  c.table.Put(c.table.Row(1, "changed@x", 1));
+  c.table.Put(c.table.Row(2, "b@x", 1));
+  Change resync;
+  resync.kind = ChangeKind::kResync;
+  c.source->Publish(std::span<const Change>(&resync, 1));
+  CHECK(c.executor->pending() == 1);
+  c.executor->RunPending();
+  CHECK(c.ById(1) == "changed@x");
+  CHECK(c.ById(2) == "b@x");
+}
+
+}  // namespace larder
