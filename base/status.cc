@@ -41,4 +41,12 @@ std::string Status::ToString() const {
   return out;
 }
 
+Status Status::WithContext(std::string_view context) const {
+  if (ok()) return *this;
+  std::string msg(context);
+  msg += ": ";
+  msg += message();
+  return Status(code_, msg);
+}
+
 }  // namespace larder

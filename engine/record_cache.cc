@@ -306,8 +306,10 @@ RecordCacheStats RecordCache::GetStats() const {
   st.max_load_nanos = i.max_load_nanos.load();
   st.stale_hits = i.counters.Sum(RecordCacheImpl::kStaleHits);
   st.negative_hits = i.counters.Sum(RecordCacheImpl::kNegativeHits);
+  st.shared_loads = i.counters.Sum(RecordCacheImpl::kSharedLoads);
   st.syncs = i.syncs.load();
   st.full_syncs = i.full_syncs.load();
+  st.sync_joins = i.sync_joins.load();
   return st;
 }
 

@@ -81,6 +81,7 @@ struct RecordCacheImpl {
     kMisses,
     kStaleHits,
     kNegativeHits,
+    kSharedLoads,
     kLoads,
     kLoadFailures,
     kLoadNanos,
@@ -144,6 +145,7 @@ struct RecordCacheImpl {
   std::atomic<int64_t> last_sync_wall_ms{0};
   std::atomic<uint64_t> syncs{0};
   std::atomic<uint64_t> full_syncs{0};
+  std::atomic<uint64_t> sync_joins{0};
   int auto_syncs_since_full = 0;          // guarded by sync_mu
   std::atomic<bool> auto_refresh{false};
   std::atomic<int64_t> last_auto_sync{0};  // monotonic ns of the last automatic sync start

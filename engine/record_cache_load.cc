@@ -18,6 +18,7 @@ std::shared_ptr<RecordCacheImpl::LoadFlight> RecordCacheImpl::JoinFlight(const s
   auto it = flights.find(key);
   if (it != flights.end()) {
     *leader = false;
+    counters.Add(kSharedLoads);
     return it->second;
   }
   auto flight = std::make_shared<LoadFlight>();

@@ -96,6 +96,7 @@ Status RecordCacheImpl::Sync(bool incremental, bool automatic) {
     std::unique_lock lock(sync_mu);
     if (running_sync != nullptr) {  // join the sync in progress instead of returning early
       std::shared_ptr<SyncRun> joined = running_sync;
+      sync_joins.fetch_add(1);
       sync_cv.wait(lock, [&] { return joined->done; });
       return joined->status;
     }

@@ -68,6 +68,7 @@ class SubscriptionOwner {
 };
 template <typename Event>
 class EventHub;
+struct SubscriptionAccess;
 }  // namespace internal
 
 // Keeps a listener subscribed while alive. Move-only. Destroying it (or Reset()) unsubscribes
@@ -89,6 +90,7 @@ class Subscription {
  private:
   template <typename Event>
   friend class internal::EventHub;
+  friend struct internal::SubscriptionAccess;
   Subscription(std::shared_ptr<internal::SubscriptionOwner> hub, uint64_t id) noexcept
       : hub_(std::move(hub)), id_(id) {}
 

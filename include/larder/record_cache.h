@@ -204,9 +204,11 @@ struct RecordCacheStats {
   uint64_t max_load_nanos = 0;  // slowest one
   uint64_t stale_hits = 0;      // lookups answered with a stale record
   uint64_t negative_hits = 0;   // lookups answered from the negative cache
+  uint64_t shared_loads = 0;    // misses that waited for another caller's load of the same key
   uint64_t expirations = 0;
   uint64_t syncs = 0;
   uint64_t full_syncs = 0;
+  uint64_t sync_joins = 0;      // Sync calls that waited for a sync already running
   uint64_t memory_bytes = 0;    // summed entry weights of records and index entries
 };
 

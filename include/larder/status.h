@@ -67,6 +67,8 @@ class [[nodiscard]] Status {
   }
   // "OK" or "<CodeName>: <message>".
   std::string ToString() const;
+  // The same code with "<context>: " before the message; OK stays OK.
+  Status WithContext(std::string_view context) const;
 
   friend bool operator==(const Status& a, const Status& b) noexcept {
     return a.code_ == b.code_ && a.message() == b.message();

@@ -37,6 +37,13 @@ TEST_CASE("Status: copies compare equal and share the message") {
   CHECK_FALSE(a == Status::NotFound("other"));
 }
 
+TEST_CASE("Status: WithContext prefixes the message and keeps the code") {
+  Status s = Status::Unavailable("connection refused").WithContext("cache 'users'");
+  CHECK(s.IsUnavailable());
+  CHECK(s.message() == "cache 'users': connection refused");
+  CHECK(Status::OK().WithContext("anything").ok());
+}
+
 TEST_CASE("Result: holds a value or an error") {
   Result<std::string> ok = std::string("v");
   REQUIRE(ok.ok());

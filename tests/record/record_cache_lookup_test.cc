@@ -62,7 +62,9 @@ TEST_CASE("RecordCache: 16 threads missing the same id share one source call") {
   std::vector<std::string> got(16);
   std::vector<std::thread> threads;
   for (int i = 0; i < 16; ++i) threads.emplace_back([&, i] { got[i] = c.ById(1); });
-  while (c.table.waiting() == 0) std::this_thread::yield();  // the leader is inside the source
+  // Every caller is either inside the source or waiting for another's load (without single
+  // flight all 16 would be inside the source).
+  while (c->GetStats().shared_loads + c.table.waiting() < 16) std::this_thread::yield();
   c.table.OpenGate();
   for (auto& t : threads) t.join();
   CHECK(c.table.find_by_id_calls == 1);
@@ -77,8 +79,9 @@ TEST_CASE("RecordCache: GetById(1) and GetByKey(\"id\", 1) share one load") {
   std::thread first([&] { a = c.ById(1); });
   while (c.table.waiting() == 0) std::this_thread::yield();
   std::thread second([&] { b = c.Email(c->GetByKey("id", FieldValue::Int64(1))); });
-  // Give the second caller every chance to start its own load if it were going to.
-  for (int i = 0; i < 1000; ++i) std::this_thread::yield();
+  // The second caller waits on the first's load (were it to start its own, this would hang on
+  // the gate, and find_by_id_calls would say 2).
+  while (c->GetStats().shared_loads == 0 && c.table.waiting() < 2) std::this_thread::yield();
   c.table.OpenGate();
   first.join();
   second.join();

@@ -61,7 +61,7 @@ TEST_CASE("Sync: a second call while a sync runs waits for it and shares its res
     CHECK(cache->Size() == 1);
     ++done;
   });
-  for (int i = 0; i < 1000; ++i) std::this_thread::yield();
+  while (cache->GetStats().sync_joins == 0) std::this_thread::yield();  // second is waiting
   CHECK(done == 0);
   {
     std::lock_guard lock(mu);
