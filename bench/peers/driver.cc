@@ -10,6 +10,7 @@
 #include "machine.h"
 #include "memory.h"
 #include "plot.h"
+#include "record_suite.h"
 #include "report.h"
 #include "suite.h"
 #include "tsc.h"
@@ -78,6 +79,10 @@ int RunBenchmarks(const BenchOptions& options) {
   if (options.memory) {
     std::printf("memory: one fresh process per system\n");
     results.memory = RunMemorySuite(options.systems);
+  }
+  if (options.record) {
+    RunRecordSuite({options.out_dir, options.thread_counts, options.seconds, options.reps}, tsc,
+                   &results);
   }
 
   const ReportContext context{options.systems, options.mixes, options.thread_counts,

@@ -18,6 +18,7 @@ struct BenchOptions {
   int reps = 3;
   bool throughput = true;
   bool memory = true;
+  bool record = true;
   // Also rewrite the results section of docs_dir/benchmarks.md and copy the chart there.
   bool update_docs = false;
   std::filesystem::path docs_dir = "docs";

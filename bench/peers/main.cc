@@ -9,6 +9,7 @@
 
 #include "driver.h"
 #include "memory.h"
+#include "record_suite.h"
 #include "peer.h"
 #include "workload.h"
 
@@ -45,7 +46,8 @@ std::vector<std::string> InReportOrder(const std::vector<std::string>& chosen) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Compares larder::Cache with std, TBB, libcuckoo, RocksDB and Redis peers."};
+  CLI::App app{"Compares larder::Cache with std, TBB, libcuckoo, RocksDB and Redis peers, and "
+               "larder::RecordCache with SQLite."};
   std::string out_dir = "build/bench";
   bool quick = false;
   double seconds = 2.0;
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> systems = AllSystemNames();
   std::vector<std::string> workloads = DefaultMixNames();
   std::vector<int> threads = {1, 2};
-  std::vector<std::string> suites = {"throughput", "memory"};
+  std::vector<std::string> suites = {"throughput", "memory", "record"};
   bool update_docs = false;
   std::string docs_dir = "docs";
   std::string memory_child;
@@ -83,9 +85,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--suites", suites, "Suites to run: throughput, memory")
+  app.add_option("--suites", suites, "Suites to run: throughput, memory, record")
       ->delimiter(',')
-      ->check(CLI::IsMember({"throughput", "memory"}))
+      ->check(CLI::IsMember({"throughput", "memory", "record"}))
       ->capture_default_str();
   app.add_flag("--update-docs", update_docs,
                "Rewrite the results section of DOCS/benchmarks.md and copy the chart there");
@@ -93,10 +95,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   // Internal: the memory suite re-runs this binary once per system.
   app.add_option("--memory-child", memory_child)->group("");
+  std::string record_memory_child;
+  app.add_option("--record-memory-child", record_memory_child)->group("");
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (!memory_child.empty()) return larder::bench::MemoryChildMain(memory_child);
+    if (!record_memory_child.empty()) {
+      return larder::bench::RecordMemoryChildMain(record_memory_child);
+    }
 
     BenchOptions options;
     options.out_dir = out_dir;
@@ -107,6 +114,7 @@ int main(int argc, char** argv) {
     options.reps = quick && app.count("--reps") == 0 ? 1 : reps;
     options.throughput = std::find(suites.begin(), suites.end(), "throughput") != suites.end();
     options.memory = std::find(suites.begin(), suites.end(), "memory") != suites.end();
+    options.record = std::find(suites.begin(), suites.end(), "record") != suites.end();
     options.update_docs = update_docs;
     options.docs_dir = docs_dir;
     return larder::bench::RunBenchmarks(options);

@@ -16,7 +16,6 @@
 #include "workload.h"
 
 namespace larder::bench {
-namespace {
 
 uint64_t RssBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -26,7 +25,6 @@ uint64_t RssBytes() {
   return resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-// Parses "a=1 b=2 ..." into numbers; fields that are not numbers are left out.
 std::map<std::string, double> ParseFields(std::string_view line) {
   std::map<std::string, double> fields;
   while (!line.empty()) {
@@ -43,8 +41,6 @@ std::map<std::string, double> ParseFields(std::string_view line) {
   }
   return fields;
 }
-
-}  // namespace
 
 int MemoryChildMain(std::string_view system) {
   const PeerFactory* factory = FindPeer(system);

@@ -1,6 +1,8 @@
 // The memory suite: per-entry overhead of each system after the fill, each in a fresh process.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,5 +20,10 @@ std::vector<MemoryRow> RunMemorySuite(const std::vector<std::string>& systems);
 // (kMemoryChildSkipped when the system cannot run here).
 int MemoryChildMain(std::string_view system);
 inline constexpr int kMemoryChildSkipped = 3;
+
+// Resident set size of this process, in bytes.
+uint64_t RssBytes();
+// Parses "a=1 b=2 ..." into numbers; fields that are not numbers are left out.
+std::map<std::string, double> ParseFields(std::string_view line);
 
 }  // namespace larder::bench

@@ -1,6 +1,7 @@
 // Reporting: tables built from the result rows, and the JSON files.
 #include "report.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -14,9 +15,10 @@ namespace larder::bench {
 namespace {
 
 std::string Format(const char* format, double v) {
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), format, v);
-  return buf.data();
+  const int n = std::snprintf(nullptr, 0, format, v);
+  std::string out(static_cast<size_t>(std::max(n, 0)), '\0');
+  std::snprintf(out.data(), out.size() + 1, format, v);
+  return out;
 }
 
 const ThroughputRow* Find(const Results& results, const std::string& system, const Mix& mix,
@@ -59,6 +61,57 @@ void FillGrid(const ReportContext& context, const std::vector<std::string>& syst
       }
       if (any) table->rows.push_back(std::move(row));
     }
+  }
+}
+
+const ThroughputRow* FindRecord(const Results& results, const std::string& system,
+                                const std::string& workload, int threads) {
+  for (const ThroughputRow& r : results.record) {
+    if (r.system == system && r.workload == workload && r.threads == threads) return &r;
+  }
+  return nullptr;
+}
+
+// The record suite: larder beside SQLite (a bare scan for the sync, queries for lookups).
+void AddRecordTables(const Results& results, const ReportContext& context,
+                     std::vector<Table>* tables) {
+  if (!results.record.empty()) {
+    Table t;
+    t.title = "Record cache over SQLite, 1M rows, 2 indexes: M records/s (bulk) or M lookups/s, "
+              "median of " + std::to_string(context.reps) + " runs; ± is half the min-max range";
+    t.header = {"workload", "threads", "larder", "sqlite", "sqlite is", "larder / sqlite"};
+    struct Line {
+      const char* workload;
+      const char* sqlite;  // the SQLite system it is compared with, or null
+    };
+    const Line lines[] = {{"full_sync_1m", "sqlite_scan"}, {"to_json_1m", nullptr},
+                          {"load_from_json_1m", nullptr},  {"get_by_id", "sqlite_query"},
+                          {"get_by_key_unique", "sqlite_query"},
+                          {"get_by_key_multi", "sqlite_query"}};
+    for (const Line& line : lines) {
+      for (int threads : context.thread_counts) {
+        const ThroughputRow* l = FindRecord(results, "larder", line.workload, threads);
+        const ThroughputRow* s =
+            line.sqlite ? FindRecord(results, line.sqlite, line.workload, threads) : nullptr;
+        if (l == nullptr) continue;
+        t.rows.push_back({line.workload, std::to_string(threads), ThroughputCell(*l),
+                          s ? ThroughputCell(*s) : "-", s ? line.sqlite : "-",
+                          s && s->ops_per_sec > 0 ? Format("%.2fx", l->ops_per_sec / s->ops_per_sec)
+                                                  : "-"});
+      }
+    }
+    t.note = "Bulk workloads run on one thread. get_by_key_multi returns the 10 users of an org.";
+    tables->push_back(std::move(t));
+  }
+  if (!results.record_memory.empty()) {
+    Table t;
+    t.title = "Record cache memory per record beyond its field bytes (two indexes)";
+    t.header = {"system", "bytes/record", "records", "sync M records/s", "measured by"};
+    for (const MemoryRow& m : results.record_memory) {
+      t.rows.push_back({m.system, Format("%.1f", m.bytes_per_entry), std::to_string(m.entries),
+                        Format("%.2f", m.fill_ops_per_sec / 1e6), m.source});
+    }
+    tables->push_back(std::move(t));
   }
 }
 
@@ -145,6 +198,7 @@ std::vector<Table> BuildTables(const Results& results, const ReportContext& cont
     }
     tables.push_back(std::move(t));
   }
+  AddRecordTables(results, context, &tables);
   return tables;
 }
 
@@ -167,6 +221,32 @@ void WriteJsonFiles(const Results& results, const MachineInfo& machine,
     if (r.p99_ns) j["p99_ns"] = *r.p99_ns;
     if (r.latency_unit != "op") j["latency_unit"] = r.latency_unit;
     rows.push_back(std::move(j));
+  }
+  for (const ThroughputRow& r : results.record) {
+    nlohmann::json j = {{"suite", "record"},
+                        {"system", r.system},
+                        {"workload", r.workload},
+                        {"threads", r.threads},
+                        {"ops_per_sec", r.ops_per_sec},
+                        {"ops_per_sec_min", r.ops_per_sec_min},
+                        {"ops_per_sec_max", r.ops_per_sec_max},
+                        {"reps", r.reps},
+                        {"failed_ops", r.failed_ops},
+                        {"foreign_cpu_max", r.foreign_cpu_max},
+                        {"noisy_reps", r.noisy_reps}};
+    if (r.p50_ns) j["p50_ns"] = *r.p50_ns;
+    if (r.p99_ns) j["p99_ns"] = *r.p99_ns;
+    rows.push_back(std::move(j));
+  }
+  for (const MemoryRow& m : results.record_memory) {
+    rows.push_back({{"suite", "record"},
+                    {"system", m.system},
+                    {"workload", "memory_per_record"},
+                    {"threads", 1},
+                    {"ops_per_sec", m.fill_ops_per_sec},
+                    {"entries", m.entries},
+                    {"bytes_per_record_beyond_fields", m.bytes_per_entry},
+                    {"memory_source", m.source}});
   }
   for (const MemoryRow& m : results.memory) {
     rows.push_back({{"suite", "memory"},

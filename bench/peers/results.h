@@ -43,6 +43,10 @@ struct MemoryRow {
 struct Results {
   std::vector<ThroughputRow> throughput;
   std::vector<MemoryRow> memory;
+  // The record suite: lookups (ops = lookups) and bulk work (ops = records), and the memory a
+  // cached record costs beyond its field bytes.
+  std::vector<ThroughputRow> record;
+  std::vector<MemoryRow> record_memory;
 };
 
 }  // namespace larder::bench

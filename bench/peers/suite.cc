@@ -44,22 +44,25 @@ void Prepare(const ThroughputConfig& config, Workload* w) {
   }
 }
 
-ThroughputRow Measure(Peer& peer, const std::string& system, const Mix& mix,
-                      const std::vector<OpStream>& streams, const ThroughputConfig& config,
-                      const std::vector<int>& cpus, const TscCalibration& tsc, uint64_t* checksum) {
+}  // namespace
+
+ThroughputRow MeasureThroughput(Peer& peer, const std::string& system, const std::string& workload,
+                                std::span<const OpStream> streams, double seconds, int reps,
+                                std::span<const int> cpus, const TscCalibration& tsc,
+                                uint64_t* checksum) {
   std::vector<double> rates;
   LatencyHistogram latency;
   ThroughputRow row;
   row.system = system;
-  row.workload = mix.name;
+  row.workload = workload;
   row.threads = static_cast<int>(streams.size());
-  row.reps = config.reps;
+  row.reps = reps;
   row.latency_unit = std::string(peer.LatencyUnit());
-  for (int rep = 0; rep < config.reps; ++rep) {
-    RunResult r = RunTimed(peer, streams, cpus, config.seconds);
+  for (int rep = 0; rep < reps; ++rep) {
+    RunResult r = RunTimed(peer, streams, cpus, seconds);
     for (int attempt = 1; attempt < kAttemptsPerRep && r.foreign_cpu > kNoisyForeignShare;
          ++attempt) {
-      RunResult retry = RunTimed(peer, streams, cpus, config.seconds);
+      RunResult retry = RunTimed(peer, streams, cpus, seconds);
       if (retry.foreign_cpu < r.foreign_cpu) std::swap(r, retry);
       *checksum += retry.checksum;  // the discarded attempt's reads
     }
@@ -82,7 +85,7 @@ ThroughputRow Measure(Peer& peer, const std::string& system, const Mix& mix,
   return row;
 }
 
-void PrintRow(const ThroughputRow& row) {
+void PrintThroughputRow(const ThroughputRow& row) {
   std::printf("  %-16s %-6s x%d  %8.3f Mops/s  [%.3f .. %.3f]  p50 %.0f ns  p99 %.0f ns%s\n",
               row.system.c_str(), row.workload.c_str(), row.threads, row.ops_per_sec / 1e6,
               row.ops_per_sec_min / 1e6, row.ops_per_sec_max / 1e6, row.p50_ns.value_or(0),
@@ -97,8 +100,6 @@ void PrintRow(const ThroughputRow& row) {
   }
   std::fflush(stdout);
 }
-
-}  // namespace
 
 std::vector<ThroughputRow> RunThroughputSuite(const ThroughputConfig& config,
                                               const TscCalibration& tsc) {
@@ -138,8 +139,9 @@ std::vector<ThroughputRow> RunThroughputSuite(const ThroughputConfig& config,
         for (int t = 0; t < threads; ++t) {
           streams.push_back({workload.key_streams[t], workload.write_flags[m][t]});
         }
-        rows.push_back(Measure(*peer, system, mix, streams, config, cpus, tsc, &checksum));
-        PrintRow(rows.back());
+        rows.push_back(MeasureThroughput(*peer, system, mix.name, streams, config.seconds,
+                                         config.reps, cpus, tsc, &checksum));
+        PrintThroughputRow(rows.back());
       }
     }
   }

@@ -1,9 +1,12 @@
 // The throughput suite: every selected system × mix × thread count, repeated.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "peer.h"
 #include "results.h"
 #include "tsc.h"
 #include "workload.h"
@@ -23,5 +26,14 @@ struct ThroughputConfig {
 // that cannot run here are skipped with a note.
 std::vector<ThroughputRow> RunThroughputSuite(const ThroughputConfig& config,
                                               const TscCalibration& tsc);
+
+// `reps` timed runs of `peer` with one thread per stream (noisy runs retried), summarised as a
+// row: median, min and max ops/s and latency percentiles. Folds the reads into *checksum.
+ThroughputRow MeasureThroughput(Peer& peer, const std::string& system, const std::string& workload,
+                                std::span<const OpStream> streams, double seconds, int reps,
+                                std::span<const int> cpus, const TscCalibration& tsc,
+                                uint64_t* checksum);
+// One line per row on stdout, with warnings for noisy runs and failed ops.
+void PrintThroughputRow(const ThroughputRow& row);
 
 }  // namespace larder::bench

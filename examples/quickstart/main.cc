@@ -1,6 +1,9 @@
 // quickstart: a tour of larder::Cache — TTL, GetOrSet, GetWithStale, eviction, events, stats.
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -54,17 +57,34 @@ int main() {
   std::printf("getOrSet x3             -> %d database query\n", db_queries);
 
   // 3. GetWithStale: serve a stale value at once and refresh it in the background.
-  int version = 0;
+  // The refresh runs on a loader thread: the counter is atomic, and a kRefreshed event says
+  // when the new value is in.
+  std::atomic<int> version{0};
   auto load_list = [&]() -> larder::Result<std::string> {
     return "companies page 1, version " + std::to_string(++version);
   };
+  std::mutex mu;
+  std::condition_variable cv;
+  bool refreshed = false;
+  larder::Subscription on_refresh = cache->Subscribe(
+      [&](const larder::CacheEvent&) {
+        std::lock_guard lock(mu);
+        refreshed = true;
+        cv.notify_all();
+      },
+      larder::EventBit(larder::EventType::kRefreshed));
   auto first = cache->GetWithStale("companies:list:1", load_list, 200ms, 5s);
   std::printf("getWithStale (cold)     -> %s\n", first->c_str());
   std::this_thread::sleep_for(250ms);
   auto stale = cache->GetWithStale("companies:list:1", load_list, 200ms, 5s);
   std::printf("getWithStale (stale)    -> %s   (refresh started)\n", stale->c_str());
-  for (int i = 0; i < 200 && version < 2; ++i) std::this_thread::sleep_for(5ms);
-  std::this_thread::sleep_for(10ms);
+  {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, 5s, [&] { return refreshed; })) {
+      std::fprintf(stderr, "quickstart: the background refresh did not finish\n");
+      return 1;
+    }
+  }
   auto fresh = cache->GetWithStale("companies:list:1", load_list, 200ms, 5s);
   std::printf("getWithStale (fresh)    -> %s\n", fresh->c_str());
 
