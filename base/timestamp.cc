@@ -70,6 +70,12 @@ Status Bad(std::string_view text, std::string_view why) {
 }  // namespace
 
 std::string FormatTimestamp(Timestamp t) {
+  std::string out;
+  AppendTimestamp(&out, t);
+  return out;
+}
+
+void AppendTimestamp(std::string* out, Timestamp t) {
   int64_t day = t.micros / kMicrosPerDay;  // no multiplication: cannot overflow
   int64_t rem = t.micros % kMicrosPerDay;
   if (rem < 0) {
@@ -83,12 +89,36 @@ std::string FormatTimestamp(Timestamp t) {
   rem %= 60'000'000;
   const int64_t second = rem / 1'000'000;
   const int64_t micro = rem % 1'000'000;
-  std::string y = (c.year >= 0 && c.year <= 9999) ? fmt::format("{:04}", c.year)
-                                                   : fmt::format("{:+07}", c.year);  // expanded
-  std::string frac = micro % 1000 == 0 ? fmt::format(".{:03}", micro / 1000)
-                                       : fmt::format(".{:06}", micro);
-  return fmt::format("{}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z", y, c.month, c.day, hour, minute,
-                     second, frac);
+  if (c.year < 0 || c.year > 9999) {  // expanded year, rare: the general formatter
+    fmt::format_to(std::back_inserter(*out), "{:+07}-{:02}-{:02}T{:02}:{:02}:{:02}", c.year,
+                   c.month, c.day, hour, minute, second);
+  } else {
+    // The common case without a formatter: this runs once per timestamp of every export.
+    char buf[19];
+    auto put = [&buf](size_t at, int64_t v, int width) {
+      for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+    };
+    put(0, c.year, 4);
+    buf[4] = '-';
+    put(5, c.month, 2);
+    buf[7] = '-';
+    put(8, c.day, 2);
+    buf[10] = 'T';
+    put(11, hour, 2);
+    buf[13] = ':';
+    put(14, minute, 2);
+    buf[16] = ':';
+    put(17, second, 2);
+    out->append(buf, sizeof buf);
+  }
+  char frac[8];
+  frac[0] = '.';
+  const bool millis = micro % 1000 == 0;
+  int64_t v = millis ? micro / 1000 : micro;
+  const int width = millis ? 3 : 6;
+  for (int i = width; i >= 1; --i, v /= 10) frac[i] = static_cast<char>('0' + v % 10);
+  frac[width + 1] = 'Z';
+  out->append(frac, static_cast<size_t>(width) + 2);
 }
 
 Result<Timestamp> ParseTimestamp(std::string_view s) {

@@ -95,8 +95,17 @@ class CacheCore {
   ValueHandle Find(std::string_view key, EntryState* state);
   // Any stored entry, expired or not (until maintenance removes it).
   ValueHandle FindStored(std::string_view key);
-  // Stores `value` with explicit deadlines (monotonic ns; kNever = none).
-  Status Put(std::string_view key, std::string_view value, int64_t deadline, int64_t stale_until);
+  // Stores `value` with explicit deadlines (monotonic ns; kNever = none). With `replaced`, hands
+  // back the version it replaced (pinned; empty when the key was new).
+  Status Put(std::string_view key, std::string_view value, int64_t deadline, int64_t stale_until,
+             ValueHandle* replaced = nullptr);
+  // The checks Put makes before writing: InvalidArgument when `key` and `value` could never be
+  // stored (sizes, a weight above the shard's share of max_bytes).
+  Status CheckFits(std::string_view key, std::string_view value) const;
+  // Starts loading the table line `key` would probe first, so that a bulk writer can overlap
+  // the cache misses of several keys. REQUIRES: an epoch read section.
+  void Prefetch(std::string_view key) const noexcept { PrefetchHash(HashKey(key)); }
+  void PrefetchHash(uint64_t hash) const noexcept { ShardFor(hash).Prefetch(hash); }
   // What Mutate's function decides.
   struct MutateOp {
     enum Kind : uint8_t { kKeep, kPut, kDelete } kind = kKeep;
@@ -163,7 +172,8 @@ class CacheCore {
   // InvalidArgument when key + value outweigh the share of max_bytes of the shard for `hash`.
   Status CheckWeight(uint64_t hash, std::string_view key, std::string_view value) const;
   // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events.
-  Status Write(uint64_t hash, const EntrySpec& spec, EventType event);
+  Status Write(uint64_t hash, const EntrySpec& spec, EventType event,
+               ValueHandle* replaced = nullptr);
   // Emits events for `removed` entries. REQUIRES: the epoch read section that covered the
   // removals is still open.
   void EmitRemovals(const Shard& shard, const RemovalList& removed);

@@ -42,7 +42,7 @@ ValueHandle CacheCore::FindStored(std::string_view key) {
 }
 
 Status CacheCore::Put(std::string_view key, std::string_view value, int64_t deadline,
-                      int64_t stale_until) {
+                      int64_t stale_until, ValueHandle* replaced) {
   Status s = CheckSizes(key, value);
   if (!s.ok()) return s;
   EntrySpec spec;
@@ -50,7 +50,12 @@ Status CacheCore::Put(std::string_view key, std::string_view value, int64_t dead
   spec.value = value;
   spec.deadline = deadline;
   spec.stale_until = stale_until;
-  return Write(HashKey(key), spec, EventType::kSet);
+  return Write(HashKey(key), spec, EventType::kSet, replaced);
+}
+
+Status CacheCore::CheckFits(std::string_view key, std::string_view value) const {
+  Status s = CheckSizes(key, value);
+  return s.ok() ? CheckWeight(HashKey(key), key, value) : s;
 }
 
 Status CacheCore::Mutate(std::string_view key,

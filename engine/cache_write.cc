@@ -59,7 +59,8 @@ Status CacheCore::CheckWeight(uint64_t hash, std::string_view key,
   return Status::OK();
 }
 
-Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
+Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event,
+                        ValueHandle* replaced) {
   Status fits = CheckWeight(hash, spec.key, spec.value);
   if (!fits.ok()) return fits;
   Shard& shard = ShardFor(hash);
@@ -72,7 +73,13 @@ Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event) {
     MutexLock lock(shard.mu);
     Result<NodeId> id = shard.NewEntry(spec);
     if (!id.ok()) return id.status();
-    shard.Publish(hash, *id, report);
+    const NodeId old = shard.Publish(hash, *id, report);
+    if (replaced != nullptr && old != kNoNode) {
+      // Retired, but `guard` keeps it readable; the handle's own read section takes over.
+      epoch::Enter();
+      const EntryHeader* o = shard.Entry(old);
+      *replaced = ValueHandle(o->key(), o->value(), Pin());
+    }
     advance = MaybeReclaim(shard);
   }
   if (advance) AdvanceEpoch();

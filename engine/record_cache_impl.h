@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "base/thread_counters.h"
@@ -147,6 +148,11 @@ struct RecordCacheImpl {
   std::atomic<uint64_t> full_syncs{0};
   std::atomic<uint64_t> sync_joins{0};
   int auto_syncs_since_full = 0;          // guarded by sync_mu
+  // Keys written or removed by others while a sync applies rows (see Origin).
+  std::atomic<int> syncs_applying{0};
+  std::atomic<bool> any_touched{false};
+  std::mutex touched_mu;
+  std::unordered_set<std::string> touched;  // guarded by touched_mu
   std::atomic<bool> auto_refresh{false};
   std::atomic<int64_t> last_auto_sync{0};  // monotonic ns of the last automatic sync start
   std::atomic<bool> auto_sync_running{false};
@@ -191,9 +197,32 @@ struct RecordCacheImpl {
   // record_cache_write.cc
   // Caches `row` with deadlines (kNever = none) computed by the caller or from the options.
   Status UpsertRow(const Record& row, std::optional<int64_t> deadline = std::nullopt);
+  // The keys a row is stored under: its primary key and, per index, its encoded value (empty
+  // for null).
+  struct RowKeys {
+    std::string pk;
+    std::vector<std::string> values;
+  };
+  RowKeys KeysOf(const Record& row) const;
+  // Starts loading the table lines `keys` will probe (bulk writes overlap their cache misses).
+  // REQUIRES: an epoch read section.
+  void PrefetchKeys(const RowKeys& keys) const;
+  // Who writes: a sync applying what it read, or anything else (the change feed, loads, the
+  // API, imports). While a sync runs, other writers' keys are noted, and the sync then leaves
+  // those records alone: what it read may be older than what they wrote.
+  enum class Origin : uint8_t { kDirect, kSync };
+  // UpsertRow with the keys computed already.
+  Status UpsertKeyed(const Record& row, const RowKeys& keys, std::optional<int64_t> deadline,
+                     Origin origin = Origin::kDirect);
+  // Notes a direct write of `pk_key` when a sync is running. REQUIRES: its stripe is held.
+  void NoteDirectWrite(std::string_view pk_key);
+  // Whether a direct write touched `pk_key` since the running sync began.
+  bool TouchedDuringSync(std::string_view pk_key);
   // Removes the record cached under `pk_key`; reports it with `cause`. Returns whether one was.
-  bool RemoveByPkKey(const std::string& pk_key, RemovalCause cause, RecordEventType event);
-  void AddSlot(const Index& index, const FieldValue& value, std::string_view pk_key);
+  // A sync's removal leaves a record alone that another writer touched during the sync.
+  bool RemoveByPkKey(const std::string& pk_key, RemovalCause cause, RecordEventType event,
+                     Origin origin = Origin::kDirect);
+  void AddSlot(const Index& index, std::string_view value_key, std::string_view pk_key);
   void RemoveSlot(const Index& index, const FieldValue& value, std::string_view pk_key);
   void FlushRemovals();
   void OnPrimaryRemoval(const CacheEvent& ev);

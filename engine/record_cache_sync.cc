@@ -7,10 +7,11 @@
 #include <mutex>
 #include <set>
 #include <thread>
-#include <unordered_set>
+#include <random>
 
 #include <fmt/format.h>
 
+#include "engine/record_bulk.h"
 #include "engine/record_cache_impl.h"
 #include "index/key_codec.h"
 #include "larder/advanced/executor.h"
@@ -34,26 +35,27 @@ void RecordCacheImpl::NoteWatermark(const Record& row, std::optional<Value>* max
 }
 
 Status RecordCacheImpl::RunFull(uint64_t* rows) {
-  std::unordered_set<std::string> seen;
+  // The primary keys read, as fingerprints with a fresh seed (see fingerprint_set.h).
+  BulkUpsert bulk(this, Origin::kSync, /*parallel=*/true,
+                  std::random_device{}() ^ static_cast<uint64_t>(clock->NowNanos()));
   std::optional<Value> max;
   Status s = source->FindAll([&](Record&& row) {
-    Status u = UpsertRow(row);
-    if (!u.ok()) return u;
-    seen.insert(PkKey(row.Get(pk_index)));
     NoteWatermark(row, &max);
     ++*rows;
-    if (*rows % 1024 == 0) FlushRemovals();
-    return Status::OK();
+    return bulk.Add(std::move(row));
   });
-  FlushRemovals();
+  const Status applied = bulk.Finish();
+  if (s.ok()) s = applied;
   if (!s.ok()) return s;  // what was read stays cached; nothing is dropped on a failed sync
+  const internal::FingerprintSet& seen = bulk.seen();
   // Rows that vanished from the table go; everything else stayed readable throughout.
   std::vector<std::string> vanished;
   primary->ForEach([&](std::string_view key, std::string_view, int64_t, int64_t) {
-    if (seen.count(std::string(key)) == 0) vanished.emplace_back(key);
+    if (!seen.Contains(key)) vanished.emplace_back(key);
   });
   for (const std::string& key : vanished) {
-    RemoveByPkKey(key, RemovalCause::kExplicit, RecordEventType::kEvicted);
+    // Written since the sync began (a change-feed insert, a load): not vanished, just newer.
+    RemoveByPkKey(key, RemovalCause::kExplicit, RecordEventType::kEvicted, Origin::kSync);
   }
   std::lock_guard lock(sync_mu);
   watermark = std::move(max);  // from the data, not the local clock
@@ -71,14 +73,15 @@ Status RecordCacheImpl::RunIncremental(uint64_t* rows, bool* fell_back) {
     return RunFull(rows);
   }
   std::optional<Value> max = from;
+  BulkUpsert bulk(this, Origin::kSync, /*parallel=*/true,
+                  std::random_device{}() ^ static_cast<uint64_t>(clock->NowNanos()));
   Status s = source->FindUpdatedSince(options.updated_at_field, from->view(), [&](Record&& row) {
-    Status u = UpsertRow(row);
-    if (!u.ok()) return u;
     NoteWatermark(row, &max);
     ++*rows;
-    return Status::OK();
+    return bulk.Add(std::move(row));
   });
-  FlushRemovals();
+  const Status applied = bulk.Finish();
+  if (s.ok()) s = applied;
   if (s.code() == Status::Code::kFailedPrecondition) {  // no updated-at column after all
     Log(LogLevel::kWarn, fmt::format("{}: {}; syncing in full", source->name(), s.message()));
     *fell_back = true;
@@ -111,12 +114,18 @@ Status RecordCacheImpl::Sync(bool incremental, bool automatic) {
   uint64_t rows = 0;
   bool full = !incremental || !updated_at_index;
   Status s;
+  syncs_applying.fetch_add(1, std::memory_order_acq_rel);  // before the source is read
   if (full) {
     s = RunFull(&rows);
   } else {
     bool fell_back = false;
     s = RunIncremental(&rows, &fell_back);
     full = fell_back;
+  }
+  if (syncs_applying.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard lock(touched_mu);
+    touched.clear();
+    any_touched.store(false, std::memory_order_release);
   }
   syncs.fetch_add(1);
   if (full) full_syncs.fetch_add(1);

@@ -40,9 +40,9 @@ void RecordCacheImpl::NegativeForget(const Record& row) {
   }
 }
 
-void RecordCacheImpl::AddSlot(const Index& index, const FieldValue& value,
+void RecordCacheImpl::AddSlot(const Index& index, std::string_view value_key,
                               std::string_view pk_key) {
-  (void)index.store->Mutate(index::EncodeKey(value), [&](const std::string_view* current) {
+  (void)index.store->Mutate(value_key, [&](const std::string_view* current) {
     CacheCore::MutateOp op;
     if (index.unique) {
       const std::string mine = index::PkList::Of(pk_key);
@@ -74,8 +74,44 @@ void RecordCacheImpl::RemoveSlot(const Index& index, const FieldValue& value,
   });
 }
 
+RecordCacheImpl::RowKeys RecordCacheImpl::KeysOf(const Record& row) const {
+  RowKeys keys;
+  keys.pk = PkKey(row.Get(pk_index));
+  keys.values.reserve(indexes.size());
+  for (const Index& index : indexes) {
+    const FieldValue v = row.Get(index.field_index);
+    keys.values.push_back(v.is_null() ? std::string() : index::EncodeKey(v));
+  }
+  return keys;
+}
+
+void RecordCacheImpl::PrefetchKeys(const RowKeys& keys) const {
+  primary->Prefetch(keys.pk);
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    if (!keys.values[i].empty()) indexes[i].store->Prefetch(keys.values[i]);
+  }
+}
+
 Status RecordCacheImpl::UpsertRow(const Record& row, std::optional<int64_t> deadline) {
-  const std::string pk_key = PkKey(row.Get(pk_index));
+  return UpsertKeyed(row, KeysOf(row), deadline);
+}
+
+void RecordCacheImpl::NoteDirectWrite(std::string_view pk_key) {
+  if (syncs_applying.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard lock(touched_mu);
+  touched.emplace(pk_key);
+  any_touched.store(true, std::memory_order_release);
+}
+
+bool RecordCacheImpl::TouchedDuringSync(std::string_view pk_key) {
+  if (!any_touched.load(std::memory_order_acquire)) return false;
+  std::lock_guard lock(touched_mu);
+  return touched.count(std::string(pk_key)) != 0;
+}
+
+Status RecordCacheImpl::UpsertKeyed(const Record& row, const RowKeys& keys,
+                                    std::optional<int64_t> deadline, Origin origin) {
+  const std::string& pk_key = keys.pk;
   int64_t fresh = kNever, stale = kNever;
   if (deadline) {
     fresh = *deadline;
@@ -85,22 +121,25 @@ Status RecordCacheImpl::UpsertRow(const Record& row, std::optional<int64_t> dead
     fresh = DeadlineAfter(now, ttl_ns);
     if (stale_ns > ttl_ns) stale = DeadlineAfter(now, stale_ns);
   }
-  ValueHandle old;
+  ValueHandle old;  // the version replaced, even if expired: its slots go when values changed
   {
     std::lock_guard lock(StripeFor(pk_key));
-    // The old version, even if expired: its slots must go when its values changed.
-    old = primary->FindStored(pk_key);
-    Status s = primary->Put(pk_key, row.bytes(), fresh, stale);
+    if (origin == Origin::kDirect) {
+      NoteDirectWrite(pk_key);
+    } else if (TouchedDuringSync(pk_key)) {
+      return Status::OK();  // written by someone else since the sync read it: theirs is newer
+    }
+    Status s = primary->Put(pk_key, row.bytes(), fresh, stale, &old);
     if (!s.ok()) return s;
     const RecordView before(schema.get(), old ? old.value() : std::string_view());
-    for (const Index& index : indexes) {
-      const FieldValue now_value = row.Get(index.field_index);
+    for (size_t i = 0; i < indexes.size(); ++i) {
+      const Index& index = indexes[i];
       if (old) {
         const FieldValue was = before.Get(index.field_index);
-        if (!was.is_null() && !(was == now_value)) RemoveSlot(index, was, pk_key);
+        if (!was.is_null() && !(was == row.Get(index.field_index))) RemoveSlot(index, was, pk_key);
       }
       // Always (re)assert the slot: Clear(field) may have dropped it while the record stayed.
-      if (!now_value.is_null()) AddSlot(index, now_value, pk_key);
+      if (!keys.values[i].empty()) AddSlot(index, keys.values[i], pk_key);
     }
   }
   NegativeForget(row);
@@ -116,10 +155,15 @@ Status RecordCacheImpl::UpsertRow(const Record& row, std::optional<int64_t> dead
 }
 
 bool RecordCacheImpl::RemoveByPkKey(const std::string& pk_key, RemovalCause cause,
-                                    RecordEventType event) {
+                                    RecordEventType event, Origin origin) {
   ValueHandle old;
   {
     std::lock_guard lock(StripeFor(pk_key));
+    if (origin == Origin::kDirect) {
+      NoteDirectWrite(pk_key);
+    } else if (TouchedDuringSync(pk_key)) {
+      return false;
+    }
     old = primary->FindStored(pk_key);
     if (!old) return false;
     primary->Delete(pk_key);

@@ -171,7 +171,7 @@ void Shard::Insert(uint64_t hash, NodeId id) {
   if (!p.reuses_tombstone) ++used_slots_;
 }
 
-void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
+NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   // Reads recorded before this write are older than it: apply them first, so the policy's
   // order matches the order things happened in. This must precede publication: once the entry
   // is in the table a reader may record it, and the policy must know a node before it is moved.
@@ -203,7 +203,7 @@ void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
     weight_ = weight_ - Weight(o->key_size, o->value_size) + weight;
     EnforceBounds(removed);
     PublishCounts();
-    return;
+    return old;
   }
   Insert(hash, id);
   policy_->OnInsert(id, hash);
@@ -214,6 +214,7 @@ void Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   weight_ += weight;
   EnforceBounds(removed);
   PublishCounts();  // only now: readers of the counts never see a bound exceeded
+  return kNoNode;
 }
 
 NodeId Shard::Remove(uint64_t hash, std::string_view key, RemovalCause cause,
@@ -318,8 +319,7 @@ void Shard::Rebuild(uint32_t live_target) {
   for (uint32_t i = 0; i < old->capacity(); ++i) {
     const uint64_t s = old->slot(i).load(std::memory_order_relaxed);
     if (s == Table::kEmpty || s == Table::kTombstone) continue;
-    // Slots keep only the hash's upper half (the tag); the home slot needs the key's full hash.
-    uint32_t j = fresh->Home(HashKey(Entry(Table::IdOf(s))->key()));
+    uint32_t j = fresh->HomeOfSlot(s);  // no entry read: the tag holds what the home needs
     while (fresh->slot(j).load(std::memory_order_relaxed) != Table::kEmpty) {
       if (++j == capacity) j = 0;
     }

@@ -94,6 +94,7 @@ class alignas(64) Shard {
     return t->Find(hash, [&](NodeId id) { return KeyEquals(EntryAt(space_, id)->key(), key); });
   }
   EntryHeader* Entry(NodeId id) const noexcept { return EntryAt(space_, id); }
+  void Prefetch(uint64_t hash) const noexcept { table_.load(std::memory_order_acquire)->Prefetch(hash); }
   // Notes a hit on `e` for the eviction policy (lossy). Drains the buffer when it wraps and the
   // lock is free; never waits. Skipped for unbounded shards (they never evict) and, in large
   // shards, for entries already marked referenced (nothing left to record).
@@ -126,8 +127,9 @@ class alignas(64) Shard {
   // Allocates and fills an unpublished entry. ResourceExhausted when memory runs out.
   Result<NodeId> NewEntry(const EntrySpec& spec) REQUIRES(mu);
   // Makes `id` the entry for its key, replacing (and reporting) any previous one, schedules its
-  // expiry and evicts to stay within bounds.
-  void Publish(uint64_t hash, NodeId id, RemovalList* removed) REQUIRES(mu);
+  // expiry and evicts to stay within bounds. Returns the replaced entry (retired: readable only
+  // within a read section the caller entered before this call) or kNoNode.
+  NodeId Publish(uint64_t hash, NodeId id, RemovalList* removed) REQUIRES(mu);
   // Removes the entry stored under `key`, live or expired; returns its id or kNoNode.
   NodeId Remove(uint64_t hash, std::string_view key, RemovalCause cause, RemovalList* removed)
       REQUIRES(mu);

@@ -1,8 +1,11 @@
 // Table: one shard's open-addressing hash table, readable without locks.
 //
-// Slots are 64-bit words: the key hash's upper 32 bits (a tag that filters almost every
+// Slots are 64-bit words: the key hash's lower 32 bits (a tag that filters almost every
 // mismatch without touching the entry) above the entry's 32-bit NodeId. Linear probing from a
-// home slot chosen by multiply-shift, so any capacity works (no power-of-two waste).
+// home slot chosen by multiply-shift of those same 32 bits, so any capacity works (no
+// power-of-two waste) and a rebuild finds every slot's new home from the slot alone, without
+// reading the entries. (Shards are chosen by the hash's upper bits, independent of both.) Keys
+// sharing a home share the tag's top log2(capacity) bits; the rest still tell them apart.
 //
 // Invariants for lock-free readers:
 //  * Writers hold the shard lock. A slot changes only empty -> entry, entry -> entry (same key,
@@ -35,11 +38,16 @@ class Table {
   uint32_t capacity() const noexcept { return capacity_; }
   std::atomic<uint64_t>& slot(uint32_t i) noexcept { return slots_[i]; }
 
-  static uint64_t Encode(uint64_t hash, NodeId id) noexcept { return (hash & kTagMask) | id; }
+  static uint64_t TagOf(uint64_t hash) noexcept { return hash << 32; }
+  static uint64_t Encode(uint64_t hash, NodeId id) noexcept { return TagOf(hash) | id; }
   static NodeId IdOf(uint64_t slot_value) noexcept { return static_cast<NodeId>(slot_value); }
   uint32_t Home(uint64_t hash) const noexcept {
     return static_cast<uint32_t>((uint64_t{static_cast<uint32_t>(hash)} * capacity_) >> 32);
   }
+  // The home of an occupied slot's key, from its tag.
+  uint32_t HomeOfSlot(uint64_t slot_value) const noexcept { return Home(slot_value >> 32); }
+  // Starts loading the cache line of `hash`'s home slot (bulk writers overlap their misses).
+  void Prefetch(uint64_t hash) const noexcept { __builtin_prefetch(&slots_[Home(hash)], 1); }
   // Largest number of used (live + tombstone) slots before the table must be rebuilt.
   static uint32_t MaxUsed(uint32_t capacity) noexcept {
     return static_cast<uint32_t>(uint64_t{capacity} * 13 / 16);
@@ -49,7 +57,7 @@ class Table {
   // REQUIRES: inside an epoch read section (or holding the shard lock).
   template <typename Eq>
   uint64_t Find(uint64_t hash, Eq&& eq) const noexcept {
-    const uint64_t tag = hash & kTagMask;
+    const uint64_t tag = TagOf(hash);
     uint32_t i = Home(hash);
     for (;;) {
       const uint64_t s = slots_[i].load(std::memory_order_acquire);
@@ -67,7 +75,7 @@ class Table {
   // Writer-side lookup. REQUIRES: the shard lock.
   template <typename Eq>
   Probe FindForWrite(uint64_t hash, Eq&& eq) const noexcept {
-    const uint64_t tag = hash & kTagMask;
+    const uint64_t tag = TagOf(hash);
     uint32_t i = Home(hash);
     int64_t first_tombstone = -1;
     for (;;) {

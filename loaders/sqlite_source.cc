@@ -331,7 +331,8 @@ Status SqliteSource::ExecuteScript(const std::string& path, std::string_view sql
   const std::string text(sql);
   Status s;
   if (sqlite3_exec(db, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    s = Status::IOError(fmt::format("sqlite script on '{}': {}", path, error ? error : "failed"));
+    s = Status::IOError(fmt::format("sqlite script on '{}': {} (sqlite code {})", path,
+                                    error ? error : "failed", sqlite3_extended_errcode(db)));
   }
   sqlite3_free(error);
   sqlite3_close(db);

@@ -120,7 +120,7 @@ void AppendValue(std::string* out, const FieldValue& v) {
     case FieldType::kBytes: AppendBase64(out, v.as_bytes()); return;
     case FieldType::kTimestamp:
       out->push_back('"');
-      out->append(FormatTimestamp(v.as_timestamp()));
+      AppendTimestamp(out, v.as_timestamp());
       out->push_back('"');
       return;
   }

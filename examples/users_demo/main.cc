@@ -82,7 +82,7 @@ Shown Show(larder::RecordLookup r) {
 
 // The table: ids 1..100000, 100 users per org, all updated at the same instant.
 void CreateTable(const std::string& db) {
-  std::filesystem::remove(db);
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
   Check(larder::SqliteSource::ExecuteScript(db, R"sql(
     CREATE TABLE users (
       id INTEGER PRIMARY KEY,

@@ -47,6 +47,8 @@ struct Timestamp {
 // ISO 8601 in UTC with millisecond or (when needed) microsecond precision:
 // "2024-05-01T12:34:56.789Z" or "2024-05-01T12:34:56.789012Z".
 std::string FormatTimestamp(Timestamp t);
+// The same text, appended to *out.
+void AppendTimestamp(std::string* out, Timestamp t);
 // Parses ISO 8601 ("YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)", or "YYYY-MM-DD HH:MM:SS" as
 // SQLite writes it, taken as UTC). InvalidArgument names what is wrong.
 Result<Timestamp> ParseTimestamp(std::string_view text);

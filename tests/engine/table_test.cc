@@ -33,8 +33,10 @@ TEST_CASE("Table: finds what was stored, skips tombstones, stops at empty") {
 
 TEST_CASE("Table: the tag filters keys that share a home") {
   Table t(16);
+  // The home comes from the top bits of the hash's low half, the tag is the whole low half:
+  // these share a home but not a tag.
   const uint64_t h1 = 0x1111'1111'0000'0005ull;
-  const uint64_t h2 = 0x2222'2222'0000'0005ull;  // same low half: same home
+  const uint64_t h2 = 0x1111'1111'0000'0006ull;
   REQUIRE(t.Home(h1) == t.Home(h2));
   const auto p = t.FindForWrite(h1, [](NodeId) { return true; });
   t.slot(p.index).store(Table::Encode(h1, 16));
@@ -44,6 +46,16 @@ TEST_CASE("Table: the tag filters keys that share a home") {
     return true;
   }) == 0);
   CHECK(compared == 0);
+}
+
+TEST_CASE("Table: a slot alone tells its key's home, in a table of any capacity") {
+  for (uint32_t capacity : {16u, 1000u, 1u << 20}) {
+    Table t(capacity);
+    for (uint64_t i = 1; i < 1000; ++i) {
+      const uint64_t hash = i * 0x9E3779B97F4A7C15ull;
+      CHECK(t.HomeOfSlot(Table::Encode(hash, 7)) == t.Home(hash));
+    }
+  }
 }
 
 TEST_CASE("Table: homes spread over the whole capacity") {

@@ -2,6 +2,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "table_fixture.h"
 
 namespace larder {
@@ -91,6 +94,61 @@ TEST_CASE("JSON: a bad element leaves the cache unchanged and is named by index"
   CHECK(s.IsInvalidArgument());
   CHECK(c->ToJson(true) == before);
   CHECK(c.ById(5) == "<not loaded>");
+}
+
+TEST_CASE("JSON: a record too large for the cache's bounds fails the import before any write") {
+  testing::CacheOverTable c({.lazy_reload = false, .max_bytes = 4096});
+  const std::string big(8000, 'x');
+  const std::string text = R"([{"id":5,"email":"e@x","updatedAt":0},{"id":6,"email":")" + big +
+                           R"(","updatedAt":0}])";
+  Status s = c->LoadFromJson(text);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("element 1: ") == 0);
+  CHECK(c.ById(5) == "<not loaded>");
+}
+
+TEST_CASE("JSON: a primary key given many times ends as its last version") {
+  testing::CacheOverTable c({.lazy_reload = false});
+  // 3000 elements over 300 ids, each id ten times, far enough apart to land in different
+  // batches: applied out of order, some ids would end on an older version.
+  std::string text = "[";
+  for (int i = 0; i < 3000; ++i) {
+    if (i) text += ",";
+    text += fmt::format(R"({{"id":{},"email":"u{}@x","org_id":{},"updatedAt":0}})", i % 300 + 1, i,
+                        i);
+  }
+  text += "]";
+  REQUIRE(c->LoadFromJson(text).ok());
+  CHECK(c->Size() == 300);
+  int wrong = 0;
+  for (int id = 1; id <= 300; ++id) {
+    const int last = 2700 + id - 1;  // the last i with i % 300 + 1 == id
+    wrong += c.ById(id) != fmt::format("u{}@x", last);
+    wrong += c.ByEmail(fmt::format("u{}@x", last - 300)) != "<not loaded>";  // older slot gone
+    wrong += c->GetByKey("org_id", FieldValue::Int64(last)).count() != 1;
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("JSON: a later version in a later batch wins even when batches run side by side") {
+  testing::CacheOverTable c({.lazy_reload = false});
+  // Element 206..255 (the end of the first batch of 256) hold the first versions of ids 1..50;
+  // elements 256..305 (the start of the next) their second versions; unique filler around.
+  std::vector<std::string> items;
+  auto add = [&](int id, const std::string& email) {
+    items.push_back(fmt::format(R"({{"id":{},"email":"{}","updatedAt":0}})", id, email));
+  };
+  for (int i = 0; i < 206; ++i) add(1000 + i, fmt::format("f{}@x", i));
+  for (int id = 1; id <= 50; ++id) add(id, fmt::format("old{}@x", id));
+  for (int id = 1; id <= 50; ++id) add(id, fmt::format("new{}@x", id));
+  for (int i = 0; i < 2000; ++i) add(5000 + i, fmt::format("g{}@x", i));
+  // Without the wait for earlier batches, the second batch can be applied while the first is
+  // still being applied, and the old versions would land last.
+  REQUIRE(c->LoadFromJson("[" + fmt::format("{}", fmt::join(items, ",")) + "]").ok());
+  int wrong = 0;
+  for (int id = 1; id <= 50; ++id) wrong += c.ById(id) != fmt::format("new{}@x", id);
+  CHECK(wrong == 0);
+  CHECK(c->Size() == 206 + 50 + 2000);
 }
 
 TEST_CASE("Events: evictions by size carry their cause; listeners may read back") {

@@ -74,6 +74,49 @@ TEST_CASE("Sync: a second call while a sync runs waits for it and shares its res
   CHECK(cache->GetStats().syncs == 1);
 }
 
+TEST_CASE("Sync: writes made while a full sync reads are not undone by what it read") {
+  // The table as the sync's snapshot sees it: rows 1..600 (enough for several batches).
+  testing::UsersTable snapshot;
+  for (int i = 1; i <= 600; ++i) snapshot.Put(snapshot.Row(i, "u" + std::to_string(i) + "@x", 1));
+  std::unique_ptr<RecordCache> cache;
+  bool first = true;
+  FunctionSourceOptions o;
+  o.schema = snapshot.schema();
+  o.find_all = [&](const RowSink& sink) {
+    for (int i = 1; i <= 600; ++i) {
+      if (i == 300 && first) {
+        first = false;
+        // Meanwhile (a change feed, a load): 500 changed, 550 was deleted, 700 was created.
+        CHECK(cache->Upsert(snapshot.Row(500, "new500@x", 2)).ok());
+        CHECK(cache->Invalidate("id", FieldValue::Int64(550)).ok());
+        CHECK(cache->Upsert(snapshot.Row(700, "u700@x", 2)).ok());
+      }
+      Status s = sink(snapshot.Row(i, "u" + std::to_string(i) + "@x", 1));
+      if (!s.ok()) return s;
+    }
+    return Status::OK();
+  };
+  cache = *RecordCache::Open(*FunctionSource::Create(o),
+                             {.key_fields = {{"email", true}},
+                              .lazy_reload = false,
+                              .maintenance_interval = Duration::zero()});
+  REQUIRE(cache->Sync().ok());
+  auto email = [&](int64_t id) {
+    RecordLookup r = cache->GetById(FieldValue::Int64(id));
+    return r.found() ? std::string(r.record().Get("email").as_string()) : "<none>";
+  };
+  CHECK(email(500) == "new500@x");  // not the older copy the sync read afterwards
+  CHECK(email(550) == "<none>");    // stays deleted
+  CHECK(email(700) == "u700@x");    // not swept away as "vanished"
+  CHECK(email(499) == "u499@x");
+  CHECK(cache->Size() == 600);      // 1..600 without 550, with 700
+  CHECK_FALSE(cache->GetByKey("email", FieldValue::String("u500@x")).found());
+  // The next sync has no such writes to respect: it takes the table as it is.
+  REQUIRE(cache->Sync().ok());
+  CHECK(email(500) == "u500@x");
+  CHECK(email(700) == "<none>");
+}
+
 TEST_CASE("Sync: a full sync never shows an empty or half-loaded cache to readers") {
   CacheOverTable c({.lazy_reload = false});
   for (int i = 1; i <= 2000; ++i) c.table.Put(c.table.Row(i, "u" + std::to_string(i) + "@x", 1));
