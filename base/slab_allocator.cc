@@ -148,6 +148,21 @@ void SlabAllocator::Free(NodeId id) {
   if (!m.listed) ListPush(cls, slab);
 }
 
+size_t SlabAllocator::ReleaseIdle() {
+  size_t released = 0;
+  for (uint32_t& slab : current_) {
+    if (slab == 0 || arena_->meta(slab).live != 0) continue;
+    SlabMeta& m = arena_->meta(slab);
+    m.object_size = 0;
+    m.free_head = kNoNode;
+    arena_->ReleaseSlab(slab);
+    all_slabs_.erase(std::find(all_slabs_.begin(), all_slabs_.end(), slab));
+    slab = 0;
+    ++released;
+  }
+  return released;
+}
+
 size_t SlabAllocator::ObjectSize(NodeId id) const noexcept {
   return arena_->meta(Arena::SlabOf(id)).object_size;
 }

@@ -41,6 +41,11 @@ class SlabAllocator {
   void Free(NodeId id);
   // Bytes of the object `id` (its class size).
   size_t ObjectSize(NodeId id) const noexcept;
+  // Returns to the arena every slab still being filled whose objects are all freed (Free keeps
+  // those, so that one object freed and allocated again does not cost a slab each time). For a
+  // periodic pass: after values move to other size classes, their old slabs would otherwise
+  // stay resident. Returns how many slabs went.
+  size_t ReleaseIdle();
 
   size_t slabs_held() const noexcept { return all_slabs_.size(); }
   NodeSpace space() const noexcept { return space_; }

@@ -175,6 +175,7 @@ void CacheCore::RunPendingMaintenance() {
   for (const auto& shard : shards_) {
     MutexLock lock(shard->mu);
     shard->Reclaim(safe);
+    shard->ReleaseIdleSlabs();
   }
 }
 

@@ -110,7 +110,13 @@ Result<std::unique_ptr<RecordCache>> RecordCache::Open(std::shared_ptr<Source> s
     }
     Result<std::unique_ptr<internal::CacheCore>> ix = internal::CacheCore::Open(store);
     if (!ix.ok()) return ix.status();
-    impl->indexes.push_back({k.name, *i, k.unique, std::move(*ix)});
+    std::unique_ptr<internal::CacheCore> chunks;
+    if (!k.unique) {
+      Result<std::unique_ptr<internal::CacheCore>> c = internal::CacheCore::Open(store);
+      if (!c.ok()) return c.status();
+      chunks = std::move(*c);
+    }
+    impl->indexes.push_back({k.name, *i, k.unique, std::move(*ix), std::move(chunks)});
   }
   impl->source = std::move(source);
   impl->options = std::move(options);
@@ -161,7 +167,10 @@ void RecordCacheImpl::MaintenanceLoop() {
 void RecordCacheImpl::RunMaintenance() {
   primary->RunPendingMaintenance();
   misses->RunPendingMaintenance();
-  for (Index& index : indexes) index.store->RunPendingMaintenance();
+  for (Index& index : indexes) {
+    index.store->RunPendingMaintenance();
+    if (index.chunks) index.chunks->RunPendingMaintenance();
+  }
   FlushRemovals();
   MaybeAutoRefresh();
 }
@@ -277,8 +286,9 @@ RecordCacheStats RecordCache::GetStats() const {
   st.memory_bytes = primary.bytes;
   for (const auto& index : i.indexes) {
     const CacheStats s = index.store->GetStats();
-    st.by_key.emplace_back(index.field, s.entries);
+    st.by_key.emplace_back(index.field, s.entries);  // values indexed (chunks not counted)
     st.memory_bytes += s.bytes;
+    if (index.chunks) st.memory_bytes += index.chunks->GetStats().bytes;
   }
   st.hits = i.counters.Sum(RecordCacheImpl::kHits);
   st.misses = i.counters.Sum(RecordCacheImpl::kMisses);

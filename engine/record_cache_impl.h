@@ -38,6 +38,7 @@
 #include "base/thread_counters.h"
 #include "engine/cache_core.h"
 #include "engine/event_hub.h"
+#include "index/pk_chunks.h"
 #include "larder/record_cache.h"
 
 namespace larder {
@@ -74,7 +75,8 @@ struct RecordCacheImpl {
     std::string field;
     size_t field_index;
     bool unique;
-    std::unique_ptr<internal::CacheCore> store;
+    std::unique_ptr<internal::CacheCore> store;   // value -> primary keys (or a directory)
+    std::unique_ptr<internal::CacheCore> chunks;  // multi only: chunks of large values
   };
 
   enum Counter : size_t {
@@ -109,6 +111,11 @@ struct RecordCacheImpl {
   static constexpr size_t kStripes = 256;
   std::array<std::mutex, kStripes> stripes_;
   std::mutex& StripeFor(std::string_view pk_key);
+  // Writers of one multi-index value; taken inside a primary-key stripe. Few, because Clear
+  // holds them all at once (and sanitizers track at most 64 locks held by one thread).
+  static constexpr size_t kValueStripes = 32;
+  std::array<std::mutex, kValueStripes> value_stripes_;
+  std::atomic<uint32_t> chunk_generation_{0};
 
   // ---- loads ----
   std::mutex flights_mu;
@@ -224,6 +231,25 @@ struct RecordCacheImpl {
                      Origin origin = Origin::kDirect);
   void AddSlot(const Index& index, std::string_view value_key, std::string_view pk_key);
   void RemoveSlot(const Index& index, const FieldValue& value, std::string_view pk_key);
+
+  // record_cache_multi.cc: multi-index values, as one list or as chunks when large.
+  std::mutex& ValueStripe(const Index& index, std::string_view value_key);
+  void AddMultiSlot(const Index& index, std::string_view value_key, std::string_view pk_key);
+  void RemoveMultiSlot(const Index& index, std::string_view value_key, std::string_view pk_key);
+  // Calls fn with each primary-key list of the value (one, or one per chunk), consistently.
+  void ForEachIndexed(const Index& index, std::string_view value_key,
+                      const std::function<void(ValueHandle)>& fn);
+  std::vector<std::string> ChunkedKeys(const Index& index, std::string_view value_key,
+                                       const index::ChunkDirectory& dir);
+  // Writes `keys` as chunks under a fresh generation; returns the directory naming them.
+  index::ChunkDirectory WriteChunks(const Index& index, std::string_view value_key,
+                                    const std::vector<std::string>& keys);
+  void AddChunked(const Index& index, std::string_view value_key, std::string_view pk_key,
+                  index::ChunkDirectory dir);
+  void DropChunks(const Index& index, std::string_view value_key, const index::ChunkDirectory& dir);
+  // Holds every value stripe (Clear and Clear(field) against writers of chunked values).
+  void LockAllValueStripes();
+  void UnlockAllValueStripes();
   void FlushRemovals();
   void OnPrimaryRemoval(const CacheEvent& ev);
   void ApplyChanges(std::span<const Change> changes);

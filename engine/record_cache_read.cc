@@ -76,10 +76,8 @@ RecordLookup RecordCacheImpl::GetById(const FieldValue& id) {
 
 void RecordCacheImpl::CollectByIndex(const Index& index, const FieldValue& value,
                                      RecordLookup* out, bool* any_fresh) {
-  CacheCore::EntryState state;
-  ValueHandle slots = index.store->Find(index::EncodeKey(value), &state);
-  if (!slots) return;
-  index::PkList::ForEach(slots.value(), [&](std::string_view pk_key) {
+  const std::string value_key = index::EncodeKey(value);
+  const auto collect = [&](std::string_view pk_key) {
     CacheCore::EntryState record_state;
     ValueHandle h = primary->Find(pk_key, &record_state);
     // The slot may be stale: a record that changed its value (or left) and was not cleaned yet.
@@ -94,7 +92,9 @@ void RecordCacheImpl::CollectByIndex(const Index& index, const FieldValue& value
       }
     }
     return !index.unique || !out->first_;
-  });
+  };
+  ForEachIndexed(index, value_key,
+                 [&](ValueHandle list) { index::PkList::ForEach(list.value(), collect); });
 }
 
 RecordLookup RecordCacheImpl::GetByKey(std::string_view field, const FieldValue& value) {

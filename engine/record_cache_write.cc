@@ -42,6 +42,10 @@ void RecordCacheImpl::NegativeForget(const Record& row) {
 
 void RecordCacheImpl::AddSlot(const Index& index, std::string_view value_key,
                               std::string_view pk_key) {
+  if (!index.unique) {
+    AddMultiSlot(index, value_key, pk_key);
+    return;
+  }
   (void)index.store->Mutate(value_key, [&](const std::string_view* current) {
     CacheCore::MutateOp op;
     if (index.unique) {
@@ -60,6 +64,10 @@ void RecordCacheImpl::AddSlot(const Index& index, std::string_view value_key,
 
 void RecordCacheImpl::RemoveSlot(const Index& index, const FieldValue& value,
                                  std::string_view pk_key) {
+  if (!index.unique) {
+    RemoveMultiSlot(index, index::EncodeKey(value), pk_key);
+    return;
+  }
   (void)index.store->Mutate(index::EncodeKey(value), [&](const std::string_view* current) {
     CacheCore::MutateOp op;
     if (current == nullptr || !index::PkList::Contains(*current, pk_key)) return op;
@@ -314,7 +322,12 @@ Status RecordCacheImpl::Invalidate(std::string_view field, const FieldValue& val
 void RecordCacheImpl::Clear() {
   primary->Clear();
   misses->Clear();
-  for (Index& index : indexes) index.store->Clear();
+  LockAllValueStripes();
+  for (Index& index : indexes) {
+    index.store->Clear();
+    if (index.chunks) index.chunks->Clear();
+  }
+  UnlockAllValueStripes();
   {
     std::lock_guard lock(removals_mu);
     pending_removals.clear();
@@ -332,7 +345,10 @@ Status RecordCacheImpl::ClearField(std::string_view field) {
     return Status::InvalidArgument(
         fmt::format("{}: '{}' is not an indexed field", source->name(), field));
   }
+  LockAllValueStripes();
   index->store->Clear();
+  if (index->chunks) index->chunks->Clear();
+  UnlockAllValueStripes();
   if (events->Wants(RecordEventBit(RecordEventType::kClearedField))) {
     RecordEvent ev;
     ev.type = RecordEventType::kClearedField;

@@ -141,6 +141,8 @@ class alignas(64) Shard {
   void DrainReads() REQUIRES(mu);
   // Frees retired entries and tables that no reader can see any more (see epoch.h).
   void Reclaim(uint64_t safe_epoch) REQUIRES(mu);
+  // Gives back slabs the allocator keeps although every object in them is freed.
+  size_t ReleaseIdleSlabs() REQUIRES(mu) { return alloc_.ReleaseIdle(); }
   size_t retired() const REQUIRES(mu) {
     return retired_.size() - retired_head_ + retired_tables_.size();
   }

@@ -246,6 +246,7 @@ int RecordMemoryChildMain(const std::string& db_path) {
   const Clock::time_point start = Clock::now();
   Require(cache->Sync(), "full sync");
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  cache->RunPendingMaintenance();  // as the maintenance thread would next: reclaim, trim slabs
   malloc_trim(0);  // the rows the sync read and freed are not the cache's
   const uint64_t rss_after = RssBytes();
   std::printf("records=%zu rss_before=%llu rss_after=%llu field_bytes=%.0f reported=%llu "

@@ -74,6 +74,30 @@ TEST_CASE("SlabAllocator: freed objects are reused and empty slabs go back to th
   REQUIRE(big.ok());
 }
 
+TEST_CASE("SlabAllocator: ReleaseIdle returns slabs being filled whose objects are all freed") {
+  auto arena = Arena::Create(size_t{64} << 20);
+  REQUIRE(arena.ok());
+  SlabAllocator alloc(arena->get());
+  // Objects of two classes; then every 64-byte object is freed (values moved to a bigger class).
+  std::vector<NodeId> small, big;
+  for (int i = 0; i < 1000; ++i) small.push_back(*alloc.Allocate(64));
+  for (int i = 0; i < 1000; ++i) big.push_back(*alloc.Allocate(160));
+  CHECK(alloc.slabs_held() == 2);
+  for (NodeId id : small) alloc.Free(id);
+  CHECK(alloc.slabs_held() == 2);  // Free keeps the slab it is filling
+  const size_t committed = (*arena)->committed_bytes();
+  CHECK(alloc.ReleaseIdle() == 1);
+  CHECK(alloc.slabs_held() == 1);
+  CHECK((*arena)->committed_bytes() < committed);
+  CHECK(alloc.ReleaseIdle() == 0);  // the 160-byte slab still holds live objects
+  // The class still allocates: a new slab.
+  Result<NodeId> again = alloc.Allocate(64);
+  REQUIRE(again.ok());
+  CHECK(alloc.slabs_held() == 2);
+  alloc.Free(*again);
+  for (NodeId id : big) alloc.Free(id);
+}
+
 TEST_CASE("SlabAllocator: ResourceExhausted when the arena reservation is used up") {
   auto arena = Arena::Create(4 * Arena::kSlabSize);  // slab 0 and the last are never used
   REQUIRE(arena.ok());

@@ -1,6 +1,9 @@
 // RecordCache indexes: exact after changes, removals touch only their own slots, invalidation,
 // clears, and exactness under concurrent writers.
+#include <atomic>
+#include <map>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -125,6 +128,96 @@ TEST_CASE("Indexes: stay exact while writers change indexed values concurrently"
   }
   const RecordCacheStats st = c->GetStats();
   CHECK(st.by_key[0].second == all.size());  // no stale email slots left behind
+}
+
+TEST_CASE("Indexes: a value shared by thousands of records stays exact as it grows and shrinks") {
+  CacheOverTable c({.lazy_reload = false});
+  std::map<int64_t, int64_t> org_of;  // the model: cached id -> org
+  std::mt19937 rng(7);
+  const auto check = [&] {
+    std::map<int64_t, std::set<int64_t>> want;
+    for (auto [id, org] : org_of) want[org].insert(id);
+    const size_t values = want.size();  // orgs with at least one record
+    for (int64_t org = 1; org <= 3; ++org) {
+      std::set<int64_t> got;
+      RecordLookup r = c->GetByKey("org_id", FieldValue::Int64(org));
+      for (size_t i = 0; i < r.count(); ++i) got.insert(r.record(i).Get("id").as_int64());
+      CHECK(got == want[org]);
+    }
+    CHECK(c->GetStats().by_key[1].second == values);
+  };
+  // Grow one value far past a single list: 5000 records in org 1.
+  for (int64_t id = 0; id < 5000; ++id) {
+    REQUIRE(c->Upsert(c.table.Row(id, "e" + std::to_string(id), 1)).ok());
+    org_of[id] = 1;
+  }
+  check();
+  // Move, remove and add at random, mostly within org 1.
+  for (int i = 0; i < 20000; ++i) {
+    const int64_t id = rng() % 6000;
+    if (rng() % 10 == 0) {
+      REQUIRE(c->Invalidate("id", FieldValue::Int64(id)).ok());
+      org_of.erase(id);
+    } else {
+      const int64_t org = rng() % 10 < 7 ? 1 : 2 + rng() % 2;
+      REQUIRE(c->Upsert(c.table.Row(id, "e" + std::to_string(id), org)).ok());
+      org_of[id] = org;
+    }
+  }
+  check();
+  // Shrink org 1 back to a handful (and org 3 to nothing).
+  for (auto it = org_of.begin(); it != org_of.end();) {
+    if ((it->second == 1 && it->first % 500 != 0) || it->second == 3) {
+      REQUIRE(c->Invalidate("id", FieldValue::Int64(it->first)).ok());
+      it = org_of.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  check();
+  REQUIRE(c->Clear("org_id").ok());
+  CHECK(c->GetByKey("org_id", FieldValue::Int64(2)).count() == 0);
+  CHECK(c->GetStats().by_key[1].second == 0);
+}
+
+TEST_CASE("Indexes: readers of a large value never miss a record while it splits and merges") {
+  CacheOverTable c({.lazy_reload = false});
+  constexpr int64_t kStable = 20;  // always in org 7
+  for (int64_t id = 0; id < kStable; ++id) {
+    REQUIRE(c->Upsert(c.table.Row(id, "s" + std::to_string(id), 7)).ok());
+  }
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    // Grow the value well past one list and shrink it below the merge point, repeatedly.
+    for (int round = 0; round < 15; ++round) {
+      for (int64_t id = 1000; id < 1400; ++id) {
+        REQUIRE(c->Upsert(c.table.Row(id, "m" + std::to_string(id), 7)).ok());
+      }
+      for (int64_t id = 1000; id < 1400; ++id) {
+        if (id % 2 == 0) {
+          REQUIRE(c->Invalidate("id", FieldValue::Int64(id)).ok());
+        } else {
+          REQUIRE(c->Upsert(c.table.Row(id, "m" + std::to_string(id), 8)).ok());
+        }
+      }
+    }
+    done = true;
+  });
+  int reads = 0;
+  int missing = 0;
+  while (!done || reads == 0) {
+    RecordLookup r = c->GetByKey("org_id", FieldValue::Int64(7));
+    std::set<int64_t> ids;
+    for (size_t i = 0; i < r.count(); ++i) {
+      CHECK(r.record(i).Get("org_id").as_int64() == 7);
+      ids.insert(r.record(i).Get("id").as_int64());
+    }
+    for (int64_t id = 0; id < kStable; ++id) missing += ids.count(id) == 0;
+    ++reads;
+  }
+  writer.join();
+  CHECK(missing == 0);
+  CHECK(c->GetByKey("org_id", FieldValue::Int64(7)).count() == kStable);
 }
 
 }  // namespace larder
