@@ -234,6 +234,10 @@ struct RecordCacheImpl {
 
   // record_cache_multi.cc: multi-index values, as one list or as chunks when large.
   std::mutex& ValueStripe(const Index& index, std::string_view value_key);
+  // Removes `pk_key` from the value's list in one read-modify-write (deleting an emptied
+  // entry); returns false, changing nothing, when the value is a directory of chunks.
+  static bool RemoveFromList(internal::CacheCore& store, std::string_view value_key,
+                             std::string_view pk_key);
   void AddMultiSlot(const Index& index, std::string_view value_key, std::string_view pk_key);
   void RemoveMultiSlot(const Index& index, std::string_view value_key, std::string_view pk_key);
   // Calls fn with each primary-key list of the value (one, or one per chunk), consistently.

@@ -181,11 +181,8 @@ void RecordCacheImpl::AddChunked(const Index& index, std::string_view value_key,
   (void)index.store->Put(value_key, index::EncodeDirectory(dir), kNever, kNever);
 }
 
-namespace {
-
-// Removes `pk_key` from the value's list in one read-modify-write; returns false, changing
-// nothing, when the value is a directory.
-bool RemoveFromList(CacheCore& store, std::string_view value_key, std::string_view pk_key) {
+bool RecordCacheImpl::RemoveFromList(CacheCore& store, std::string_view value_key,
+                                     std::string_view pk_key) {
   bool chunked = false;
   (void)store.Mutate(value_key, [&](const std::string_view* current) {
     CacheCore::MutateOp op;
@@ -206,8 +203,6 @@ bool RemoveFromList(CacheCore& store, std::string_view value_key, std::string_vi
   });
   return !chunked;
 }
-
-}  // namespace
 
 void RecordCacheImpl::RemoveMultiSlot(const Index& index, std::string_view value_key,
                                       std::string_view pk_key) {

@@ -68,18 +68,7 @@ void RecordCacheImpl::RemoveSlot(const Index& index, const FieldValue& value,
     RemoveMultiSlot(index, index::EncodeKey(value), pk_key);
     return;
   }
-  (void)index.store->Mutate(index::EncodeKey(value), [&](const std::string_view* current) {
-    CacheCore::MutateOp op;
-    if (current == nullptr || !index::PkList::Contains(*current, pk_key)) return op;
-    std::string rest = index::PkList::Without(*current, pk_key);  // only this record's key
-    if (rest.empty()) {
-      op.kind = CacheCore::MutateOp::kDelete;
-    } else {
-      op.kind = CacheCore::MutateOp::kPut;
-      op.value = std::move(rest);
-    }
-    return op;
-  });
+  (void)RemoveFromList(*index.store, index::EncodeKey(value), pk_key);
 }
 
 RecordCacheImpl::RowKeys RecordCacheImpl::KeysOf(const Record& row) const {

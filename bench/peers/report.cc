@@ -205,8 +205,8 @@ std::vector<Table> BuildTables(const Results& results, const ReportContext& cont
 void WriteJsonFiles(const Results& results, const MachineInfo& machine,
                     const std::filesystem::path& out_dir) {
   nlohmann::json rows = nlohmann::json::array();
-  for (const ThroughputRow& r : results.throughput) {
-    nlohmann::json j = {{"suite", "throughput"},
+  const auto add = [&](const ThroughputRow& r, const char* suite) {
+    nlohmann::json j = {{"suite", suite},
                         {"system", r.system},
                         {"workload", r.workload},
                         {"threads", r.threads},
@@ -219,25 +219,11 @@ void WriteJsonFiles(const Results& results, const MachineInfo& machine,
                         {"noisy_reps", r.noisy_reps}};
     if (r.p50_ns) j["p50_ns"] = *r.p50_ns;
     if (r.p99_ns) j["p99_ns"] = *r.p99_ns;
-    if (r.latency_unit != "op") j["latency_unit"] = r.latency_unit;
+    if (r.latency_unit != "op" && !r.latency_unit.empty()) j["latency_unit"] = r.latency_unit;
     rows.push_back(std::move(j));
-  }
-  for (const ThroughputRow& r : results.record) {
-    nlohmann::json j = {{"suite", "record"},
-                        {"system", r.system},
-                        {"workload", r.workload},
-                        {"threads", r.threads},
-                        {"ops_per_sec", r.ops_per_sec},
-                        {"ops_per_sec_min", r.ops_per_sec_min},
-                        {"ops_per_sec_max", r.ops_per_sec_max},
-                        {"reps", r.reps},
-                        {"failed_ops", r.failed_ops},
-                        {"foreign_cpu_max", r.foreign_cpu_max},
-                        {"noisy_reps", r.noisy_reps}};
-    if (r.p50_ns) j["p50_ns"] = *r.p50_ns;
-    if (r.p99_ns) j["p99_ns"] = *r.p99_ns;
-    rows.push_back(std::move(j));
-  }
+  };
+  for (const ThroughputRow& r : results.throughput) add(r, "throughput");
+  for (const ThroughputRow& r : results.record) add(r, "record");
   for (const MemoryRow& m : results.record_memory) {
     rows.push_back({{"suite", "record"},
                     {"system", m.system},
