@@ -2,6 +2,7 @@
 #include "larder/cache.h"
 
 #include "engine/cache_core.h"
+#include "engine/process_signals.h"
 
 namespace larder {
 
@@ -12,7 +13,16 @@ Result<std::unique_ptr<Cache>> Cache::Open(CacheOptions options) {
 }
 
 Cache::Cache(std::unique_ptr<internal::CacheCore> core) noexcept : core_(std::move(core)) {}
-Cache::~Cache() = default;
+Cache::~Cache() {
+  internal::UnregisterFromSignals(this);  // first: a signal being handled finishes with us alive
+}
+
+void Cache::HandleProcessSignals(std::function<void(Cache&)> before_exit) {
+  internal::RegisterForSignals(this, [this, hook = std::move(before_exit)] {
+    if (hook) hook(*this);
+    core_->Shutdown();
+  });
+}
 
 ValueHandle Cache::Get(std::string_view key) { return core_->Get(key); }
 bool Cache::Get(std::string_view key, std::string* value) { return core_->GetCopy(key, value); }
@@ -50,6 +60,15 @@ Result<std::string> Cache::GetOrSet(std::string_view key, const Fetcher& fetch,
 Result<std::string> Cache::GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
                                         Duration stale_ttl) {
   return core_->GetWithStale(key, std::move(fetch), fresh_ttl, stale_ttl);
+}
+
+Result<SnapshotInfo> Cache::SaveSnapshot(const std::string& dir,
+                                         const SaveSnapshotOptions& options) {
+  return core_->SaveSnapshot(dir, options);
+}
+Result<LoadSnapshotResult> Cache::LoadSnapshot(const std::string& dir,
+                                               const LoadSnapshotOptions& options) {
+  return core_->LoadSnapshot(dir, options);
 }
 
 Subscription Cache::Subscribe(EventListener listener, EventMask mask) {

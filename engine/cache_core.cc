@@ -135,16 +135,23 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
 }
 
 CacheCore::~CacheCore() {
+  Shutdown();
+  // Shards free their entries; the arena unmaps last (member order).
+  shards_.clear();
+  sentinels_.reset();
+}
+
+void CacheCore::Shutdown() {
   {
     std::lock_guard lock(maintenance_mu_);
     stopping_ = true;
   }
   maintenance_cv_.notify_all();
-  if (maintenance_thread_.joinable()) maintenance_thread_.join();
-  tasks_->CloseAndWait();
-  // Shards free their entries; the arena unmaps last (member order).
-  shards_.clear();
-  sentinels_.reset();
+  {
+    std::lock_guard lock(shutdown_mu_);  // a second caller waits for the first to finish
+    if (maintenance_thread_.joinable()) maintenance_thread_.join();
+    tasks_->CloseAndWait();
+  }
 }
 
 void CacheCore::MaintenanceLoop() {

@@ -31,8 +31,13 @@
 #include "engine/shard.h"
 #include "larder/advanced/executor.h"
 #include "larder/cache.h"
+#include "larder/snapshot.h"
 
 namespace larder::internal {
+
+// The events a removal may emit.
+inline constexpr EventMask kRemovalEvents =
+    EventBit(EventType::kDelete) | EventBit(EventType::kExpired) | EventBit(EventType::kEvicted);
 
 // How a loaded value is written: a plain TTL (GetOrSet) or a fresh/stale pair (GetWithStale).
 struct LoadMode {
@@ -118,6 +123,20 @@ class CacheCore {
   // Calls fn(key, value, deadline, stale_until) for every stored entry, expired ones included,
   // without locks; entries written during the walk may or may not be seen.
   void ForEach(const std::function<void(std::string_view, std::string_view, int64_t, int64_t)>& fn);
+  // cache_snapshot.cc
+  Result<SnapshotInfo> SaveSnapshot(const std::string& dir, const SaveSnapshotOptions& options);
+  Result<LoadSnapshotResult> LoadSnapshot(const std::string& dir,
+                                          const LoadSnapshotOptions& options);
+  // One entry to restore from a snapshot.
+  struct RestoreItem {
+    uint64_t hash;
+    EntrySpec spec;
+  };
+  // Writes each item whose key holds no entry that can still be served (fresh, or stale within
+  // its window); such keys keep their current, newer value. Items are reordered (by shard).
+  // Adds to *written and *kept. REQUIRES: every item passed CheckFits.
+  Status Restore(std::span<RestoreItem> items, uint64_t* written, uint64_t* kept);
+
   // Sets when the next background refresh of a stale-capable entry may run.
   void SetRetryAt(std::string_view key, int64_t retry_at);
   const std::shared_ptr<Clock>& clock() const noexcept { return clock_; }
@@ -130,6 +149,9 @@ class CacheCore {
   void ResetStats();
   size_t Size() const;
   void RunPendingMaintenance();
+  // Stops the maintenance thread and background loads (waiting for running ones); the cache
+  // still serves. Idempotent.
+  void Shutdown();
   const CacheOptions& options() const noexcept { return options_; }
 
   // For tests of the engine internals.
@@ -209,6 +231,7 @@ class CacheCore {
   std::condition_variable maintenance_cv_;
   bool stopping_ = false;
   std::thread maintenance_thread_;
+  std::mutex shutdown_mu_;  // serializes Shutdown()
 };
 
 // Renders a key for error messages: quoted, escaped, truncated.

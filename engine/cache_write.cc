@@ -6,12 +6,6 @@
 #include "base/hash.h"
 
 namespace larder::internal {
-namespace {
-
-constexpr EventMask kRemovalEvents =
-    EventBit(EventType::kDelete) | EventBit(EventType::kExpired) | EventBit(EventType::kEvicted);
-
-}  // namespace
 
 Status CacheCore::CheckSizes(std::string_view key, std::string_view value) const {
   if (key.size() > kMaxKeySize) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/process_signals.h"
 #include "engine/record_cache_impl.h"
 #include "index/key_codec.h"
 #include "index/pk_list.h"
@@ -136,7 +137,7 @@ Result<std::unique_ptr<RecordCache>> RecordCache::Open(std::shared_ptr<Source> s
 RecordCache::RecordCache(std::unique_ptr<RecordCacheImpl> impl) : impl_(std::move(impl)) {}
 
 RecordCache::~RecordCache() {
-  UnregisterFromSignals(impl_.get());  // first: a signal being handled finishes with us alive
+  internal::UnregisterFromSignals(impl_.get());  // first: a signal being handled finishes with us alive
   impl_->Shutdown();
 }
 
@@ -262,6 +263,14 @@ void RecordCache::StartAutoRefresh() {
   impl_->auto_refresh.store(impl_->options.refresh_interval.count() > 0);
 }
 void RecordCache::StopAutoRefresh() { impl_->auto_refresh.store(false); }
+Result<SnapshotInfo> RecordCache::SaveSnapshot(const std::string& dir,
+                                               const SaveSnapshotOptions& options) {
+  return impl_->SaveSnapshot(dir, options);
+}
+Result<LoadSnapshotResult> RecordCache::LoadSnapshot(const std::string& dir,
+                                                     const LoadSnapshotOptions& options) {
+  return impl_->LoadSnapshot(dir, options);
+}
 std::string RecordCache::ToJson(bool include_meta) { return impl_->ToJson(include_meta); }
 Status RecordCache::LoadFromJson(std::string_view text, bool has_meta) {
   return impl_->LoadFromJson(text, has_meta);

@@ -172,7 +172,6 @@ struct RecordCacheImpl {
   std::condition_variable ready_cv;
   Readiness readiness = Readiness::kNotStarted;  // guarded by ready_mu
   Status ready_status;                           // guarded by ready_mu
-  std::function<void(RecordCache&)> before_exit;  // guarded by ready_mu
 
   // ---- maintenance thread ----
   std::mutex maint_mu;
@@ -294,9 +293,13 @@ struct RecordCacheImpl {
   // record_cache_json.cc
   std::string ToJson(bool include_meta);
   Status LoadFromJson(std::string_view text, bool has_meta);
-};
 
-// Removes `impl` from the process-signal registry (waits if a signal is being handled).
-void UnregisterFromSignals(RecordCacheImpl* impl);
+  // record_cache_snapshot.cc
+  Result<SnapshotInfo> SaveSnapshot(const std::string& dir, const SaveSnapshotOptions& options);
+  Result<LoadSnapshotResult> LoadSnapshot(const std::string& dir,
+                                          const LoadSnapshotOptions& options);
+  // InvalidArgument naming the first difference between `info`'s schema and indexes and ours.
+  Status CheckSnapshotMatches(const SnapshotInfo& info, const std::string& dir) const;
+};
 
 }  // namespace larder

@@ -1,17 +1,15 @@
 // RecordCache syncing: full and incremental syncs, the change feed, AutoLoad and readiness,
 // automatic refresh, and process signals.
-#include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <random>
 
 #include <fmt/format.h>
 
 #include "engine/record_bulk.h"
+#include "engine/process_signals.h"
 #include "engine/record_cache_impl.h"
 #include "index/key_codec.h"
 #include "larder/advanced/executor.h"
@@ -247,76 +245,12 @@ void RecordCacheImpl::MaybeAutoRefresh() {
 
 // ---- process signals ----
 
-namespace {
-
-struct SignalRegistry {
-  std::mutex mu;
-  std::set<RecordCacheImpl*> caches;
-  int pipe_fds[2] = {-1, -1};
-};
-
-SignalRegistry& Registry() {
-  static SignalRegistry* registry = new SignalRegistry();  // lives until exit, by design
-  return *registry;
-}
-
-void OnSignal(int signo) {
-  const unsigned char byte = static_cast<unsigned char>(signo);
-  // Async-signal-safe: hand the signal to the watcher thread and return.
-  (void)!write(Registry().pipe_fds[1], &byte, 1);
-}
-
-void WatchSignals() {
-  unsigned char byte = 0;
-  while (read(Registry().pipe_fds[0], &byte, 1) != 1) {
-  }
-  const int signo = byte;
-  {
-    std::lock_guard lock(Registry().mu);
-    for (RecordCacheImpl* cache : Registry().caches) {
-      std::function<void(RecordCache&)> hook;
-      {
-        std::lock_guard ready(cache->ready_mu);
-        hook = cache->before_exit;
-      }
-      if (hook) hook(*cache->owner);
-      cache->Shutdown();
-    }
-  }
-  signal(signo, SIG_DFL);
-  raise(signo);  // now the default action: the process ends as the signal intends
-}
-
-void InstallSignalHandlers() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (pipe(Registry().pipe_fds) != 0) return;
-    struct sigaction sa {};
-    sa.sa_handler = OnSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    std::thread(WatchSignals).detach();
-  });
-}
-
-}  // namespace
-
 void RecordCache::HandleProcessSignals(std::function<void(RecordCache&)> before_exit) {
-  {
-    std::lock_guard lock(impl_->ready_mu);
-    impl_->before_exit = std::move(before_exit);
-  }
-  {
-    std::lock_guard lock(Registry().mu);
-    Registry().caches.insert(impl_.get());
-  }
-  InstallSignalHandlers();
-}
-
-void UnregisterFromSignals(RecordCacheImpl* impl) {
-  std::lock_guard lock(Registry().mu);
-  Registry().caches.erase(impl);
+  RecordCacheImpl* impl = impl_.get();
+  internal::RegisterForSignals(impl, [impl, hook = std::move(before_exit)] {
+    if (hook) hook(*impl->owner);
+    impl->Shutdown();
+  });
 }
 
 }  // namespace larder

@@ -24,6 +24,7 @@
 
 #include "larder/clock.h"
 #include "larder/events.h"
+#include "larder/snapshot.h"
 #include "larder/stats.h"
 #include "larder/status.h"
 
@@ -212,6 +213,33 @@ class Cache {
   // one attempt per fail_safe_throttle. InvalidArgument unless 0 < fresh_ttl <= stale_ttl.
   Result<std::string> GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
                                    Duration stale_ttl);
+
+  // ---- Snapshots (larder/snapshot.h, docs/snapshot-format.md) ----
+
+  // Saves every entry that can still be served (value, deadline as wall-clock epoch ms, stale
+  // window, sliding ttl) as a new snapshot in `dir`, created when missing. The cache keeps
+  // serving: shards are read one at a time without locks, so writes made during the save may or
+  // may not be in it. Returns the published manifest; with keep_last, older snapshots beyond it
+  // are deleted afterwards. Errors: InvalidArgument naming `dir` when it holds something other
+  // than snapshots, Unavailable when another process writes it, IOError; on error no new
+  // snapshot is visible.
+  Result<SnapshotInfo> SaveSnapshot(const std::string& dir, const SaveSnapshotOptions& options = {});
+  // Restores a snapshot of `dir` (the newest unless options.id): entries that expired since the
+  // save are skipped, the others keep their deadlines, stale windows and sliding ttls. Keys the
+  // cache already holds keep their current value (it is newer than the snapshot). Every batch
+  // is checked before anything is written, so on error nothing was loaded. Errors: NotFound
+  // (no directory, no such snapshot), InvalidArgument (not a snapshot directory, a record
+  // cache's snapshot, a different name, an entry too large for this cache's bounds),
+  // Corruption naming the snapshot and batch, FailedPrecondition for a newer format.
+  Result<LoadSnapshotResult> LoadSnapshot(const std::string& dir,
+                                          const LoadSnapshotOptions& options = {});
+
+  // On SIGINT or SIGTERM: calls `before_exit` (for example to save a final snapshot), stops this
+  // cache's maintenance thread and background loads, then lets the signal take its default
+  // action. The signal handler only wakes a watcher thread, which does the work. Calling again
+  // replaces the hook; the handlers are installed once per process. Destroying the cache
+  // unregisters it.
+  void HandleProcessSignals(std::function<void(Cache&)> before_exit = {});
 
   // ---- Observation and upkeep ----
 

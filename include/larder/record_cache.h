@@ -26,6 +26,7 @@
 #include "larder/clock.h"
 #include "larder/events.h"
 #include "larder/record.h"
+#include "larder/snapshot.h"
 #include "larder/source.h"
 #include "larder/status.h"
 
@@ -294,6 +295,24 @@ class RecordCache {
   // (InvalidArgument names the element index). With meta, expiry times are kept and records
   // already expired are skipped; without, each record gets a fresh ttl.
   Status LoadFromJson(std::string_view text, bool has_meta = false);
+
+  // ---- Snapshots (larder/snapshot.h, docs/snapshot-format.md) ----
+
+  // Saves every record that can still be served, with its deadline and stale window, plus the
+  // schema and index definitions, as a new snapshot in `dir` (created when missing). Serves
+  // throughout; records written during the save may or may not be in it. The snapshot's name is
+  // options.name, or the source's name when empty. Errors as Cache::SaveSnapshot.
+  Result<SnapshotInfo> SaveSnapshot(const std::string& dir, const SaveSnapshotOptions& options = {});
+  // Restores a snapshot (the newest unless options.id) and rebuilds the secondary indexes from
+  // its records. Refused with InvalidArgument, before anything is written, when the snapshot is
+  // of a key-value cache, has another name (options.name, or the source's name when empty), a
+  // different schema (fields, types, nullability, primary key) or different indexes; the
+  // message names the difference. Every batch is read and every record validated first
+  // (Corruption names the batch and entry), so on error nothing was loaded. Records expired
+  // since the save are skipped; records the cache already holds, or that are written while the
+  // load runs, keep their newer version. The cache's readiness is unchanged.
+  Result<LoadSnapshotResult> LoadSnapshot(const std::string& dir,
+                                          const LoadSnapshotOptions& options = {});
 
   // ---- Observation ----
 
