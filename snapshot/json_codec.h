@@ -23,6 +23,7 @@ void AppendString(std::string* out, std::string_view s);
 // infinities as the strings "NaN", "Infinity", "-Infinity"), timestamps as ISO 8601 strings,
 // bytes as base64 strings, null as null.
 void AppendValue(std::string* out, const FieldValue& v);
+// Appends `bytes` base64-encoded as a quoted JSON string.
 void AppendBase64(std::string* out, std::string_view bytes);
 // InvalidArgument when `text` is not base64 (standard alphabet, '=' padding optional).
 Status DecodeBase64(std::string_view text, std::string* out);

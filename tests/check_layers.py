@@ -15,6 +15,8 @@ ALLOWED = {
     "snapshot": {"base", "snapshot", "larder"},
     "engine": {"base", "index", "policy", "snapshot", "engine", "larder"},
     "loaders": {"larder", "loaders"},
+    "tools": {"base", "index", "snapshot", "tools", "larder"},
+    "tests/tools": {"larder", "tools", "snapshot"},
     "coord": {"larder"},
     "examples": {"larder"},
     "tests/api": {"larder"},

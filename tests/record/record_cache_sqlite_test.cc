@@ -1,13 +1,13 @@
 // RecordCache over a real SQLite table: AutoLoad, the change feed (hooks), readiness, shutdown
 // and process signals.
-#include <sys/wait.h>
-#include <unistd.h>
+#include <signal.h>
 
 #include <atomic>
 #include <fstream>
 #include <thread>
 #include <vector>
 
+#include "child_process.h"
 #include "larder/sqlite_source.h"
 #include "table_fixture.h"
 #include "temp_dir.h"
@@ -180,23 +180,12 @@ TEST_CASE("SQLite: destroying the cache stops timers, hooks and waits for loads 
 
 TEST_CASE("SQLite: SIGTERM runs the exit hook, shuts caches down and ends the process") {
   testing::TempDir dir;
+  const std::string db = dir.File("users.db");
+  REQUIRE(SqliteSource::ExecuteScript(db, kUsersTable).ok());
   const std::string marker = dir.File("marker");
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // The child: a cache that handles signals (installed once, however often it is asked).
-    SqliteCache c;
-    if (!c.cache->AutoLoad().ok()) _exit(3);
-    for (int i = 0; i < 3; ++i) {
-      c.cache->HandleProcessSignals([&](RecordCache& cache) {
-        std::ofstream(marker) << cache.Size();
-      });
-    }
-    raise(SIGTERM);
-    for (;;) pause();  // the signal's default action ends us
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
+  // The child: a cache that handles signals (installed once, however often it is asked).
+  testing::ChildProcess child("record-sigterm", db, marker);
+  const int status = child.Wait();
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGTERM);
   std::ifstream in(marker);

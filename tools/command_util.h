@@ -1,0 +1,24 @@
+// Pieces the cachectl commands share: opening a directory, JSON forms of manifests and entries.
+#pragma once
+
+#include "base/private.h"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "larder/snapshot.h"
+#include "snapshot/store.h"
+#include "tools/snapshot_view.h"
+
+namespace larder::tools {
+
+using Json = nlohmann::ordered_json;
+
+Result<std::unique_ptr<snapshot::SnapshotStore>> OpenStore(const std::string& dir, bool write);
+std::string KindName(SnapshotKind kind);
+Json InfoJson(const SnapshotInfo& info);
+// {"key": ..., "value": ... | "data": {...}, "expiresAt": ms|null, ...}.
+Json EntryJson(const SnapshotView& view, const Entry& e);
+
+}  // namespace larder::tools
