@@ -66,7 +66,11 @@ rocksdb::ColumnFamilyOptions BatchFamilyOptions() {
   const bool lz4 = std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) !=
                    supported.end();
   cf.compression = lz4 ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
-  cf.write_buffer_size = 64 << 20;
+  // Small memtables flush (and compress) in the background while the saver is still encoding;
+  // with one large memtable most of that work waited for the commit (2M entries of 16-byte
+  // keys and values: 0.34 s per save with 64 MiB, 0.22 s with 16 MiB).
+  cf.write_buffer_size = 16 << 20;
+  cf.max_write_buffer_number = 4;
   return cf;
 }
 

@@ -11,6 +11,7 @@
 #include "memory.h"
 #include "plot.h"
 #include "record_suite.h"
+#include "snapshot_suite.h"
 #include "report.h"
 #include "suite.h"
 #include "tsc.h"
@@ -83,6 +84,10 @@ int RunBenchmarks(const BenchOptions& options) {
   if (options.record) {
     RunRecordSuite({options.out_dir, options.thread_counts, options.seconds, options.reps}, tsc,
                    &results);
+  }
+
+  if (options.snapshot) {
+    RunSnapshotSuite({options.out_dir, options.snapshot_entries, options.reps}, &results);
   }
 
   const ReportContext context{options.systems, options.mixes, options.thread_counts,

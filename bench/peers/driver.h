@@ -1,6 +1,7 @@
 // RunBenchmarks: the whole peer comparison, from calibration to the report files.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ struct BenchOptions {
   bool throughput = true;
   bool memory = true;
   bool record = true;
+  bool snapshot = true;
+  uint64_t snapshot_entries = 10'000'000;
   // Also rewrite the results section of docs_dir/benchmarks.md and copy the chart there.
   bool update_docs = false;
   std::filesystem::path docs_dir = "docs";

@@ -50,18 +50,20 @@ int main(int argc, char** argv) {
                "larder::RecordCache with SQLite."};
   std::string out_dir = "build/bench";
   bool quick = false;
+  uint64_t snapshot_entries = 10'000'000;
   double seconds = 2.0;
   int reps = 3;
   std::vector<std::string> systems = AllSystemNames();
   std::vector<std::string> workloads = DefaultMixNames();
   std::vector<int> threads = {1, 2};
-  std::vector<std::string> suites = {"throughput", "memory", "record"};
+  std::vector<std::string> suites = {"throughput", "memory", "record", "snapshot"};
   bool update_docs = false;
   std::string docs_dir = "docs";
   std::string memory_child;
 
   app.add_option("--out", out_dir, "Directory for results.json, machine.json, throughput.png")
       ->capture_default_str();
+  app.add_option("--snapshot-entries", snapshot_entries, "Entries the snapshot suite saves and loads");
   app.add_flag("--quick", quick, "Short runs: 0.5 s and 1 repetition unless given explicitly");
   app.add_option("--seconds", seconds, "Length of one timed run")
       ->capture_default_str()
@@ -85,9 +87,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--suites", suites, "Suites to run: throughput, memory, record")
+  app.add_option("--suites", suites, "Suites to run: throughput, memory, record, snapshot")
       ->delimiter(',')
-      ->check(CLI::IsMember({"throughput", "memory", "record"}))
+      ->check(CLI::IsMember({"throughput", "memory", "record", "snapshot"}))
       ->capture_default_str();
   app.add_flag("--update-docs", update_docs,
                "Rewrite the results section of DOCS/benchmarks.md and copy the chart there");
@@ -115,6 +117,9 @@ int main(int argc, char** argv) {
     options.throughput = std::find(suites.begin(), suites.end(), "throughput") != suites.end();
     options.memory = std::find(suites.begin(), suites.end(), "memory") != suites.end();
     options.record = std::find(suites.begin(), suites.end(), "record") != suites.end();
+    options.snapshot = std::find(suites.begin(), suites.end(), "snapshot") != suites.end();
+    options.snapshot_entries = snapshot_entries;
+    if (quick && app.count("--snapshot-entries") == 0) options.snapshot_entries = 1'000'000;
     options.update_docs = update_docs;
     options.docs_dir = docs_dir;
     return larder::bench::RunBenchmarks(options);

@@ -68,11 +68,13 @@ void Stop(pid_t pid) {
 // Forks redis-server on `port`; its stdout and stderr go to /dev/null. The child asks for
 // SIGTERM when the forking thread exits, so a crashed harness does not leave it running
 // (the servers are always started from the main thread).
-pid_t Spawn(const std::string& binary, int port) {
+pid_t Spawn(const std::string& binary, int port, const std::vector<std::string>& extra_args) {
   const std::string port_arg = std::to_string(port);
   std::vector<const char*> argv = {
       binary.c_str(), "--port", port_arg.c_str(), "--bind", "127.0.0.1",
-      "--save",       "",       "--appendonly",   "no",     nullptr};
+      "--save",       "",       "--appendonly",   "no"};
+  for (const std::string& a : extra_args) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;
@@ -90,7 +92,8 @@ pid_t Spawn(const std::string& binary, int port) {
 
 }  // namespace
 
-std::unique_ptr<RedisServer> RedisServer::Start(std::string* why) {
+std::unique_ptr<RedisServer> RedisServer::Start(std::string* why,
+                                                const std::vector<std::string>& extra_args) {
   const std::string binary = FindOnPath("redis-server");
   if (binary.empty()) {
     *why = "redis-server is not installed (apt-get install redis-server)";
@@ -100,7 +103,7 @@ std::unique_ptr<RedisServer> RedisServer::Start(std::string* why) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const int port = PickFreePort();
     if (port < 0) break;
-    const pid_t pid = Spawn(binary, port);
+    const pid_t pid = Spawn(binary, port, extra_args);
     if (pid < 0) break;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     bool exited = false;

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace larder::bench {
 
@@ -12,7 +13,10 @@ class RedisServer {
  public:
   // Starts redis-server (found on PATH) without persistence and waits until it accepts
   // connections. Returns null and sets *why when it is not installed or does not come up.
-  static std::unique_ptr<RedisServer> Start(std::string* why);
+  // `extra_args` are appended to the command line (later settings win), for example
+  // {"--dir", DIR, "--dbfilename", "dump.rdb"} for a server that loads and saves an RDB file.
+  static std::unique_ptr<RedisServer> Start(std::string* why,
+                                            const std::vector<std::string>& extra_args = {});
 
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;

@@ -115,6 +115,37 @@ void AddRecordTables(const Results& results, const ReportContext& context,
   }
 }
 
+// The snapshot suite: larder beside Redis's RDB, save and load rates and bytes on disk.
+void AddSnapshotTables(const Results& results, std::vector<Table>* tables) {
+  if (results.snapshot.empty()) return;
+  Table t;
+  t.title = "Snapshots: M entries/s saving and loading (median of the runs; ± is half the "
+            "min-max range)";
+  t.header = {"workload", "larder", "redis_rdb", "larder / redis"};
+  for (const ThroughputRow& l : results.snapshot) {
+    if (l.system != "larder") continue;
+    const ThroughputRow* r = nullptr;
+    for (const ThroughputRow& x : results.snapshot) {
+      if (x.system == "redis_rdb" && x.workload == l.workload) r = &x;
+    }
+    t.rows.push_back({l.workload, ThroughputCell(l), r ? ThroughputCell(*r) : "-",
+                      r && r->ops_per_sec > 0 ? Format("%.2fx", l.ops_per_sec / r->ops_per_sec)
+                                              : "-"});
+  }
+  t.note = "larder: Cache::SaveSnapshot into an empty RocksDB directory, LoadSnapshot into an "
+           "empty cache. redis_rdb: SAVE, and a restart timed from process start to the first "
+           "PING answered after loading dump.rdb. One thread each.";
+  tables->push_back(std::move(t));
+  Table size;
+  size.title = "Snapshot size on disk";
+  size.header = {"system", "bytes/entry", "entries", "what"};
+  for (const MemoryRow& m : results.snapshot_size) {
+    size.rows.push_back(
+        {m.system, Format("%.1f", m.bytes_per_entry), std::to_string(m.entries), m.source});
+  }
+  tables->push_back(std::move(size));
+}
+
 }  // namespace
 
 std::vector<Table> BuildTables(const Results& results, const ReportContext& context) {
@@ -199,6 +230,7 @@ std::vector<Table> BuildTables(const Results& results, const ReportContext& cont
     tables.push_back(std::move(t));
   }
   AddRecordTables(results, context, &tables);
+  AddSnapshotTables(results, &tables);
   return tables;
 }
 
@@ -224,6 +256,16 @@ void WriteJsonFiles(const Results& results, const MachineInfo& machine,
   };
   for (const ThroughputRow& r : results.throughput) add(r, "throughput");
   for (const ThroughputRow& r : results.record) add(r, "record");
+  for (const ThroughputRow& r : results.snapshot) add(r, "snapshot");
+  for (const MemoryRow& m : results.snapshot_size) {
+    rows.push_back({{"suite", "snapshot"},
+                    {"system", m.system},
+                    {"workload", "size"},
+                    {"threads", 1},
+                    {"entries", m.entries},
+                    {"bytes_per_entry", m.bytes_per_entry},
+                    {"what", m.source}});
+  }
   for (const MemoryRow& m : results.record_memory) {
     rows.push_back({{"suite", "record"},
                     {"system", m.system},

@@ -47,6 +47,9 @@ struct Results {
   // cached record costs beyond its field bytes.
   std::vector<ThroughputRow> record;
   std::vector<MemoryRow> record_memory;
+  // The snapshot suite: save and load rates (ops = entries) and bytes per entry on disk.
+  std::vector<ThroughputRow> snapshot;
+  std::vector<MemoryRow> snapshot_size;
 };
 
 }  // namespace larder::bench
