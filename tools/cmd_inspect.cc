@@ -266,6 +266,7 @@ int Dump(Output& o, const std::string& dir, std::optional<uint64_t> id, const Du
   Table table({view.is_record() ? "PRIMARY KEY" : "KEY", view.is_record() ? "RECORD" : "VALUE",
                "EXPIRES", "TAGS"});
   size_t shown = 0, matched = 0;
+  Progress progress(o, "dump", view.info().batch_count);
   Status s = view.ForEach([&](const Entry& e) {
     const std::string key = view.DisplayKey(e);
     if (!filter.prefix.empty() && key.compare(0, filter.prefix.size(), filter.prefix) != 0) {
@@ -291,7 +292,7 @@ int Dump(Output& o, const std::string& dir, std::optional<uint64_t> id, const Du
     for (std::string_view t : e.tags) tags += (tags.empty() ? "" : ",") + std::string(t);
     table.Add({key, value, Expiry(o, e.expires_at_ms), tags});
     return true;
-  });
+  }, [&](uint32_t done) { progress.Update(done); });
   if (!s.ok()) return Fail(o, s);
   if (o.json) {
     o.out << rows.dump(2) << "\n";
@@ -310,6 +311,7 @@ int Get(Output& o, const std::string& dir, uint64_t id, const std::string& key) 
   if (v.exit != kExitOk) return v.exit;
   const SnapshotView& view = *v.view;
   bool found = false;
+  Progress progress(o, "get", view.info().batch_count);
   Status s = view.ForEach([&](const Entry& e) {
     const bool match = view.is_record() ? view.DisplayKey(e) == key : e.key == key;
     if (!match) return true;
@@ -323,7 +325,7 @@ int Get(Output& o, const std::string& dir, uint64_t id, const std::string& key) 
       o.out << "\n";
     }
     return false;
-  });
+  }, [&](uint32_t done) { progress.Update(done); });
   if (!s.ok()) return Fail(o, s);
   if (!found) {
     return Fail(o, Status::NotFound(fmt::format("snapshot {} holds no key '{}'", id, key)));

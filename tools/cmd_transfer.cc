@@ -247,11 +247,12 @@ int Diff(Output& o, const std::string& dir, uint64_t a, uint64_t b, size_t limit
   };
   std::unordered_map<std::string, Seen> first;
   first.reserve(va->info().entry_count);
+  Progress progress(o, "diff", uint64_t{va->info().batch_count} + vb->info().batch_count);
   Status s = va->ForEach([&](const Entry& e) {
     first[std::string(e.key)] = {XXH3_64bits(e.value.data(), e.value.size()), e.expires_at_ms,
                                  va->DisplayKey(e)};
     return true;
-  });
+  }, [&](uint32_t done) { progress.Update(done); });
   if (!s.ok()) return Fail(o, s);
   std::vector<std::string> added, changed, removed;
   uint64_t n_added = 0, n_changed = 0, n_removed = 0, n_expiry = 0;
@@ -268,7 +269,7 @@ int Diff(Output& o, const std::string& dir, uint64_t a, uint64_t b, size_t limit
       ++n_expiry;
     }
     return true;
-  });
+  }, [&](uint32_t done) { progress.Update(uint64_t{va->info().batch_count} + done); });
   if (!s.ok()) return Fail(o, s);
   for (const auto& [key, seen] : first) {
     if (!seen.matched && n_removed++ < limit) removed.push_back(seen.display);

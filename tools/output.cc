@@ -71,7 +71,7 @@ Progress::~Progress() {
 
 void Progress::Update(uint64_t done) {
   if (!o_.progress || total_ == 0) return;
-  if (!shown_ && std::chrono::steady_clock::now() - start_ < std::chrono::seconds(1)) return;
+  if (!shown_ && std::chrono::steady_clock::now() - start_ < o_.progress_after) return;
   shown_ = true;
   const int filled = static_cast<int>(done * 24 / total_);
   o_.err << "\r" << label_ << " [" << std::string(filled, '#') << std::string(24 - filled, ' ')

@@ -34,6 +34,7 @@ struct Output {
   std::ostream& err;
   bool json = false;      // machine-readable output
   bool progress = false;  // stdout is a terminal: show progress on long operations
+  std::chrono::milliseconds progress_after{1000};  // ... that have run this long
   int64_t now_ms = 0;     // wall clock, for "expired" and TTLs
 };
 
@@ -53,7 +54,7 @@ class Table {
 };
 
 // A one-line progress bar on err, shown only when enabled and once the operation has run for
-// a second; cleared when done.
+// Output::progress_after; cleared when done.
 class Progress {
  public:
   Progress(Output& o, std::string label, uint64_t total);

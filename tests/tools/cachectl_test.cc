@@ -145,6 +145,22 @@ void Tamper(const std::string& dir, int cf,
   delete raw;
 }
 
+TEST_CASE("cachectl shows progress on a terminal and clears it when done") {
+  testing::TempDir tmp;
+  const std::string dir = tmp.File("snap");
+  SaveKv(dir);
+  Run quiet;
+  REQUIRE(Verify(quiet.o, dir, std::nullopt) == kExitOk);
+  CHECK(quiet.err.str().empty());  // not a terminal
+  Run shown;
+  shown.o.progress = true;
+  shown.o.progress_after = std::chrono::milliseconds(0);  // instead of after a second
+  REQUIRE(Verify(shown.o, dir, std::nullopt) == kExitOk);
+  const std::string err = shown.err.str();
+  CHECK(err.find("verify 1 [########################] 100%") != std::string::npos);
+  CHECK(err.back() == '\r');  // the line is blanked out at the end
+}
+
 TEST_CASE("cachectl verify passes intact snapshots and names what is damaged") {
   testing::TempDir tmp;
   const std::string dir = tmp.File("snap");
