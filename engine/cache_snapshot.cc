@@ -34,18 +34,13 @@ Result<SnapshotInfo> CacheCore::SaveSnapshot(const std::string& dir,
     shard->ForEachLockFree([&](const EntryHeader* e) {
       if (!failed.ok()) return;
       const int64_t deadline = e->deadline.load(std::memory_order_relaxed);
-      const bool stale = (e->flags & EntryHeader::kStale) != 0;
-      const int64_t stale_until = stale ? e->stale_until() : kNever;
-      // Entries that can no longer be served are left out.
-      if (deadline != kNever && deadline <= frame.mono_now &&
-          (!stale || stale_until <= frame.mono_now)) {
-        return;
-      }
+      const int64_t stale_until = (e->flags & EntryHeader::kStale) ? e->stale_until() : kNever;
+      if (!frame.Servable(deadline, stale_until)) return;  // left out
       EntryData d;
       d.key = e->key();
       d.value = e->value();
       d.expires_at_ms = frame.ToWall(deadline);
-      d.stale_until_ms = stale ? frame.ToWall(stale_until) : 0;
+      d.stale_until_ms = frame.ToWall(stale_until);
       d.sliding_ttl_ns = (e->flags & EntryHeader::kSliding) ? e->sliding_ttl() : 0;
       failed = writer->Add(d);
     });
@@ -94,11 +89,9 @@ Result<LoadSnapshotResult> CacheCore::LoadSnapshot(const std::string& dir,
       item.spec.key = e.key;
       item.spec.value = e.value;
       item.spec.deadline = frame.ToMono(e.expires_at_ms);
-      item.spec.stale_until = e.stale_until_ms != 0 ? frame.ToMono(e.stale_until_ms) : kNever;
+      item.spec.stale_until = frame.ToMono(e.stale_until_ms);
       item.spec.sliding_ttl = e.sliding_ttl_ns;
-      const bool fresh = item.spec.deadline > frame.mono_now;
-      const bool stale_ok = e.stale_until_ms != 0 && item.spec.stale_until > frame.mono_now;
-      if (!fresh && !stale_ok) {
+      if (!frame.Servable(item.spec.deadline, item.spec.stale_until)) {
         ++result.expired;
         continue;
       }

@@ -220,6 +220,10 @@ struct RecordCacheImpl {
   // UpsertRow with the keys computed already.
   Status UpsertKeyed(const Record& row, const RowKeys& keys, std::optional<int64_t> deadline,
                      Origin origin = Origin::kDirect);
+  // Bracket a sync's (or snapshot load's) apply phase: while any runs, direct writes are noted;
+  // the last one to end forgets them. REQUIRES: calls pair up.
+  void BeginSyncApply();
+  void EndSyncApply();
   // Notes a direct write of `pk_key` when a sync is running. REQUIRES: its stripe is held.
   void NoteDirectWrite(std::string_view pk_key);
   // Whether a direct write touched `pk_key` since the running sync began.

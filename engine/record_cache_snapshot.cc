@@ -47,15 +47,12 @@ Result<SnapshotInfo> RecordCacheImpl::SaveSnapshot(const std::string& dir,
   primary->ForEach([&](std::string_view key, std::string_view value, int64_t deadline,
                        int64_t stale_until) {
     if (!failed.ok()) return;
-    if (deadline != kNever && deadline <= frame.mono_now &&
-        (stale_until == kNever || stale_until <= frame.mono_now)) {
-      return;  // can no longer be served
-    }
+    if (!frame.Servable(deadline, stale_until)) return;  // left out
     EntryData d;
     d.key = key;
     d.value = value;
     d.expires_at_ms = frame.ToWall(deadline);
-    d.stale_until_ms = stale_until == kNever ? 0 : frame.ToWall(stale_until);
+    d.stale_until_ms = frame.ToWall(stale_until);
     failed = writer->Add(d);
   });
   if (!failed.ok()) return failed;
@@ -131,7 +128,7 @@ Result<LoadSnapshotResult> RecordCacheImpl::LoadSnapshot(const std::string& dir,
   // Pass 2: like a sync, so that records written by others meanwhile keep their version.
   LoadSnapshotResult result;
   const internal::WallFrame frame(*clock);
-  syncs_applying.fetch_add(1, std::memory_order_acq_rel);
+  BeginSyncApply();
   {
     BulkUpsert bulk(this, Origin::kSync, /*parallel=*/true,
                     std::random_device{}() ^ static_cast<uint64_t>(frame.mono_now));
@@ -139,9 +136,8 @@ Result<LoadSnapshotResult> RecordCacheImpl::LoadSnapshot(const std::string& dir,
       for (size_t i = 0; i < batch.size(); ++i) {
         const EntryData e = batch.entry(i);
         const int64_t deadline = frame.ToMono(e.expires_at_ms);
-        const int64_t stale_until = e.stale_until_ms == 0 ? kNever : frame.ToMono(e.stale_until_ms);
-        if (deadline <= frame.mono_now &&
-            (e.stale_until_ms == 0 || stale_until <= frame.mono_now)) {
+        const int64_t stale_until = frame.ToMono(e.stale_until_ms);
+        if (!frame.Servable(deadline, stale_until)) {
           ++result.expired;
           continue;
         }
@@ -161,11 +157,7 @@ Result<LoadSnapshotResult> RecordCacheImpl::LoadSnapshot(const std::string& dir,
     Status finished = bulk.Finish();
     if (s.ok()) s = finished;
   }
-  if (syncs_applying.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard lock(touched_mu);
-    touched.clear();
-    any_touched.store(false, std::memory_order_release);
-  }
+  EndSyncApply();
   if (!s.ok()) return s;
   result.snapshot = std::move(found->info);
   return result;

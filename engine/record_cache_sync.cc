@@ -112,7 +112,7 @@ Status RecordCacheImpl::Sync(bool incremental, bool automatic) {
   uint64_t rows = 0;
   bool full = !incremental || !updated_at_index;
   Status s;
-  syncs_applying.fetch_add(1, std::memory_order_acq_rel);  // before the source is read
+  BeginSyncApply();  // before the source is read
   if (full) {
     s = RunFull(&rows);
   } else {
@@ -120,11 +120,7 @@ Status RecordCacheImpl::Sync(bool incremental, bool automatic) {
     s = RunIncremental(&rows, &fell_back);
     full = fell_back;
   }
-  if (syncs_applying.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard lock(touched_mu);
-    touched.clear();
-    any_touched.store(false, std::memory_order_release);
-  }
+  EndSyncApply();
   syncs.fetch_add(1);
   if (full) full_syncs.fetch_add(1);
   if (s.ok()) last_sync_wall_ms.store(clock->ToWallMillis(clock->NowNanos()));

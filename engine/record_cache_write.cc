@@ -93,6 +93,15 @@ Status RecordCacheImpl::UpsertRow(const Record& row, std::optional<int64_t> dead
   return UpsertKeyed(row, KeysOf(row), deadline);
 }
 
+void RecordCacheImpl::BeginSyncApply() { syncs_applying.fetch_add(1, std::memory_order_acq_rel); }
+
+void RecordCacheImpl::EndSyncApply() {
+  if (syncs_applying.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::lock_guard lock(touched_mu);
+  touched.clear();
+  any_touched.store(false, std::memory_order_release);
+}
+
 void RecordCacheImpl::NoteDirectWrite(std::string_view pk_key) {
   if (syncs_applying.load(std::memory_order_acquire) == 0) return;
   std::lock_guard lock(touched_mu);

@@ -36,6 +36,12 @@ struct WallFrame {
     return static_cast<int64_t>(mono);
   }
 
+  // Whether an entry with these deadlines (monotonic; kNever = none) can still be served now:
+  // fresh, or stale within its window.
+  bool Servable(int64_t deadline, int64_t stale_until) const noexcept {
+    return deadline > mono_now || (stale_until != kNever && stale_until > mono_now);
+  }
+
   int64_t mono_now;
   int64_t wall_now;
 };

@@ -70,19 +70,6 @@ Json EntryJson(const SnapshotView& view, const Entry& e) {
   return j;
 }
 
-namespace {
-
-std::string Expiry(const Output& o, int64_t expires_at_ms) {
-  if (expires_at_ms == 0) return "never";
-  return fmt::format("{} ({})", IsoTime(expires_at_ms), HumanDuration(expires_at_ms - o.now_ms));
-}
-
-// Opens the directory and the snapshot, or reports why not.
-struct Opened {
-  std::unique_ptr<snapshot::SnapshotStore> store;
-  std::optional<SnapshotView> view;
-  int exit = kExitOk;
-};
 Opened OpenView(Output& o, const std::string& dir, std::optional<uint64_t> id) {
   Opened out;
   Result<std::unique_ptr<snapshot::SnapshotStore>> store = OpenStore(dir, false);
@@ -99,6 +86,14 @@ Opened OpenView(Output& o, const std::string& dir, std::optional<uint64_t> id) {
   out.view = std::move(*view);
   return out;
 }
+
+namespace {
+
+std::string Expiry(const Output& o, int64_t expires_at_ms) {
+  if (expires_at_ms == 0) return "never";
+  return fmt::format("{} ({})", IsoTime(expires_at_ms), HumanDuration(expires_at_ms - o.now_ms));
+}
+
 
 }  // namespace
 

@@ -105,10 +105,9 @@ Result<std::vector<KvItem>> ParseKv(const std::string& text, bool meta) {
 
 int Export(Output& o, const std::string& dir, std::optional<uint64_t> id, const std::string& file,
            bool meta) {
-  Result<std::unique_ptr<snapshot::SnapshotStore>> store = OpenStore(dir, false);
-  if (!store.ok()) return Fail(o, store.status());
-  Result<SnapshotView> view = SnapshotView::Open(store->get(), id);
-  if (!view.ok()) return Fail(o, view.status());
+  Opened opened = OpenView(o, dir, id);
+  if (opened.exit != kExitOk) return opened.exit;
+  const std::optional<SnapshotView>& view = opened.view;
   std::vector<Item> items;
   items.reserve(view->info().entry_count);
   Progress progress(o, "export", view->info().batch_count);

@@ -120,12 +120,13 @@ int main(int argc, char** argv) {
   auto clock = std::make_shared<larder::ManualClock>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch()).count());
-  auto opened = larder::RecordCache::Open(*source, {
+  const larder::RecordCacheOptions options{
       .key_fields = {{"email", true}, {"org_id", false}},
       .ttl = 10min,
       .stale_ttl = 1h,
       .clock = clock,
-  });
+  };
+  auto opened = larder::RecordCache::Open(*source, options);
   Check(opened.status(), "RecordCache::Open");
   std::unique_ptr<larder::RecordCache> cache = std::move(*opened);
 
@@ -272,12 +273,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(saved->entry_count),
               static_cast<double>(saved->byte_count) / 1e6, step.Millis(), snapshot_dir.c_str());
   {
-    auto warm_opened = larder::RecordCache::Open(*source, {
-        .key_fields = {{"email", true}, {"org_id", false}},
-        .ttl = 10min,
-        .stale_ttl = 1h,
-        .clock = clock,
-    });
+    auto warm_opened = larder::RecordCache::Open(*source, options);
     Check(warm_opened.status(), "RecordCache::Open (warm)");
     std::unique_ptr<larder::RecordCache> warm = std::move(*warm_opened);
     step = Stopwatch();
