@@ -117,6 +117,8 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
       limits.expected_full =
           limits.expected_full == 0 ? by_bytes : std::min(limits.expected_full, by_bytes);
     }
+    limits.exact = limits.expected_full < o.exact_order_below;
+    limits.weigher = &core->options_.weigher;
     limits.min_capacity =
         static_cast<uint32_t>(std::min<uint64_t>(per_shard * 4 / 3 + 16, 1u << 30));
     Result<std::unique_ptr<Shard>> shard =

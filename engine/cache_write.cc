@@ -32,6 +32,7 @@ Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySp
   }
   spec->deadline = kNever;
   spec->sliding_ttl = 0;
+  spec->pinned = options.pin;
   if (ttl) {
     const int64_t n = ttl->count();
     spec->deadline = DeadlineAfter(now, n);
@@ -43,11 +44,12 @@ Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySp
 Status CacheCore::CheckWeight(uint64_t hash, std::string_view key,
                               std::string_view value) const {
   const Shard& shard = ShardFor(hash);
-  const uint64_t weight = Shard::Weight(key.size(), value.size());
-  if (shard.limits().max_bytes != 0 && weight > shard.limits().max_bytes) {
+  if (shard.limits().max_bytes == 0) return Status::OK();
+  const uint64_t weight = shard.BoundWeight(key, value);
+  if (weight > shard.limits().max_bytes) {
     return Status::InvalidArgument(fmt::format(
-        "value for key {}: entry weight {} bytes exceeds its shard's share of max_bytes ({} of "
-        "{} bytes over {} shards)",
+        "value for key {}: entry weight {} exceeds its shard's share of max_bytes ({} of {} over "
+        "{} shards)",
         QuoteKey(key), weight, shard.limits().max_bytes, options_.max_bytes, shards_.size()));
   }
   return Status::OK();

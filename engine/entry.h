@@ -8,6 +8,7 @@
 //                kSliding   int64 sliding ttl (ns)
 //                kStale     int64 stale_until, atomic<int64> retry_at
 //                kExternal  char* value (malloc'd; for values too big for a slab object)
+//                kWeighed   uint64 weight (from CacheOptions::weigher)
 //              then the key bytes, then the value bytes (unless kExternal).
 //
 // Invariants: everything but `deadline` (and retry_at), the hooks and `state` is immutable once
@@ -28,6 +29,7 @@
 #include <string_view>
 
 #include "base/node_space.h"
+#include "policy/eviction_policy.h"
 #include "policy/node_list.h"
 
 namespace larder {
@@ -41,10 +43,11 @@ inline int64_t DeadlineAfter(int64_t now, int64_t ttl) noexcept {
 }
 
 struct EntryHeader {
-  enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4 };
-  // `state`: kLinked = in the table and the policy; kReferenced = read since it last reached the
-  // front of the policy's order (large shards promote lazily, see Shard::EnforceBounds).
-  enum State : uint8_t { kLinked = 1, kReferenced = 2 };
+  // kPinned: never evicted, not counted towards the bounds, not tracked by the policy.
+  enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4, kWeighed = 8, kPinned = 16 };
+  // `state` (policy/eviction_policy.h): kLinked = in the table (and the policy unless pinned);
+  // kSkipReads = readers need not record reads of it; the policy owns the upper bits.
+  enum State : uint8_t { kLinked = kNodeLinked, kSkipReads = kNodeSkipReads };
 
   ListHook policy;
   ListHook timer;
@@ -56,10 +59,11 @@ struct EntryHeader {
 
   static constexpr uint32_t kPolicyHookOffset = 0;
   static constexpr uint32_t kTimerHookOffset = 8;
+  static constexpr uint32_t kStateOffset = 31;
 
   static size_t ExtensionBytes(uint8_t flags) noexcept {
     return ((flags & kSliding) ? 8 : 0) + ((flags & kStale) ? 16 : 0) +
-           ((flags & kExternal) ? 8 : 0);
+           ((flags & kExternal) ? 8 : 0) + ((flags & kWeighed) ? 8 : 0);
   }
   // Bytes of the whole entry as allocated in a slab object.
   static size_t AllocationSize(uint8_t flags, size_t key_size, size_t value_size) noexcept {
@@ -90,6 +94,13 @@ struct EntryHeader {
   char* external_slot() noexcept {
     return ext() + ((flags & kSliding) ? 8 : 0) + ((flags & kStale) ? 16 : 0);
   }
+  char* weight_slot() noexcept { return external_slot() + ((flags & kExternal) ? 8 : 0); }
+  // The weigher's weight (REQUIRES: kWeighed).
+  uint64_t stored_weight() const noexcept {
+    uint64_t w;
+    std::memcpy(&w, const_cast<EntryHeader*>(this)->weight_slot(), sizeof w);
+    return w;
+  }
   const char* external_value() const noexcept {
     const char* p;
     std::memcpy(&p, const_cast<EntryHeader*>(this)->external_slot(), sizeof p);
@@ -110,6 +121,7 @@ static_assert(sizeof(EntryHeader) == 32, "entry header must stay 32 bytes");
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(offsetof(EntryHeader, policy) == EntryHeader::kPolicyHookOffset);
 static_assert(offsetof(EntryHeader, timer) == EntryHeader::kTimerHookOffset);
+static_assert(offsetof(EntryHeader, state) == EntryHeader::kStateOffset);
 
 // Key equality with a fast path for short keys (most cache keys): two overlapping 8-byte loads
 // compare 8..16 bytes without a call to memcmp.

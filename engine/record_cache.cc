@@ -91,6 +91,7 @@ Result<std::unique_ptr<RecordCache>> RecordCache::Open(std::shared_ptr<Source> s
   primary.max_entries = options.max_size;
   primary.max_bytes = options.max_bytes;
   primary.expected_entries = options.max_size;
+  primary.policy = options.policy;
   Result<std::unique_ptr<internal::CacheCore>> p = internal::CacheCore::Open(primary);
   if (!p.ok()) return p.status();
   impl->primary = std::move(*p);

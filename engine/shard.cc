@@ -26,7 +26,6 @@ uint32_t CapacityFor(uint64_t live) {
 Shard::Shard(Arena* arena, const ShardLimits& limits)
     : limits_(limits),
       bounded_(limits.max_entries != 0 || limits.max_bytes != 0),
-      exact_(limits.expected_full < kExactBelow),
       space_(arena->space()),
       alloc_(arena) {
   owned_table_ = std::make_unique<Table>(std::max<uint32_t>(limits.min_capacity, 16));
@@ -49,7 +48,28 @@ Status Shard::Init(SlabAllocator& sentinels, EvictionPolicyKind policy, int64_t 
   if (!p.ok()) return p.status();
   Result<NodeId> w = sentinels.Allocate(TimerWheel::kSentinelCount * 16);
   if (!w.ok()) return w.status();
-  policy_ = MakeEvictionPolicy(policy, space_, EntryHeader::kPolicyHookOffset, *p);
+  PolicyConfig config;
+  config.space = space_;
+  config.hook_offset = EntryHeader::kPolicyHookOffset;
+  config.state_offset = EntryHeader::kStateOffset;
+  config.sentinels = *p;
+  config.exact = limits_.exact;
+  config.expected_entries = limits_.expected_full;
+  config.traits.hash = [](NodeSpace space, NodeId id) {
+    return static_cast<uint32_t>(HashKey(EntryAt(space, id)->key()));
+  };
+  if (limits_.max_bytes != 0) {
+    // Regions are sized in the unit of the byte bound; a count bound, if any, is enforced too.
+    config.capacity = limits_.max_bytes;
+    config.traits.weight = [](NodeSpace space, NodeId id) {
+      const EntryHeader* e = EntryAt(space, id);
+      return (e->flags & EntryHeader::kWeighed) ? e->stored_weight()
+                                                : Weight(e->key_size, e->value_size);
+    };
+  } else {
+    config.capacity = limits_.max_entries;
+  }
+  policy_ = MakeEvictionPolicy(policy, config);
   wheel_.emplace(space_, EntryHeader::kTimerHookOffset, *w, now);
   return Status::OK();
 }
@@ -93,17 +113,21 @@ void Shard::NoteAccess(uint64_t slot_value) {
   EntryHeader* e = Entry(id);
   const uint8_t state = e->state.load(std::memory_order_relaxed);
   if (!(state & EntryHeader::kLinked)) return;  // removed since it was read
-  if (exact_) {
-    policy_->OnAccess(id, slot_value);
-  } else if (!(state & EntryHeader::kReferenced)) {
-    e->state.store(state | EntryHeader::kReferenced, std::memory_order_relaxed);
-  }
+  if (e->flags & EntryHeader::kPinned) return;
+  policy_->OnAccess(id, static_cast<uint32_t>(slot_value >> 32));
 }
 
 Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
   uint8_t flags = 0;
   if (spec.sliding_ttl > 0) flags |= EntryHeader::kSliding;
   if (spec.stale_until != kNever) flags |= EntryHeader::kStale;
+  uint64_t custom_weight = 0;
+  if (limits_.weigher != nullptr && *limits_.weigher) {
+    custom_weight = (*limits_.weigher)(spec.key, spec.value);
+    flags |= EntryHeader::kWeighed;
+    if (custom_weight == 0) flags |= EntryHeader::kPinned;
+  }
+  if (spec.pinned) flags |= EntryHeader::kPinned;
   size_t size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size());
   if (size > SlabAllocator::kMaxObjectSize) {
     flags |= EntryHeader::kExternal;
@@ -141,6 +165,10 @@ Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
   }
   if (flags & EntryHeader::kExternal) {
     std::memcpy(ext, &external, sizeof external);
+    ext += 8;
+  }
+  if (flags & EntryHeader::kWeighed) {
+    std::memcpy(ext, &custom_weight, sizeof custom_weight);
     ext += 8;
   }
   // Empty views may carry a null pointer; memcpy from null is undefined even for 0 bytes.
@@ -183,6 +211,12 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
       t->FindForWrite(hash, [&](NodeId other) { return Entry(other)->key() == key; });
   const int64_t until = e->removal_deadline();
   const uint64_t weight = Weight(e->key_size, e->value_size);
+  const bool pinned = e->flags & EntryHeader::kPinned;
+  const uint32_t hash32 = static_cast<uint32_t>(hash);
+  // Linked before the policy sees it (the policy writes its own bits next to the engine's).
+  // Pinned entries are never recorded by readers: the policy does not track them.
+  e->state.store(pinned ? EntryHeader::kLinked | EntryHeader::kSkipReads : EntryHeader::kLinked,
+                 std::memory_order_relaxed);
   if (p.existing != 0) {
     // Replace in place: readers see the old entry or the new one, never neither. The store is
     // seq_cst because it also unlinks the old entry (see epoch.h).
@@ -191,14 +225,21 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
     EntryHeader* o = Entry(old);
     // The new version takes the old one's places in the policy and the wheel where it can:
     // no write to the shard's list front or bucket heads, which both writers would share.
-    policy_->OnReplace(old, id, hash, /*promote=*/exact_);
+    const bool old_pinned = o->flags & EntryHeader::kPinned;
+    if (!old_pinned) Uncount(o);
+    if (!pinned) Count(e);
+    if (!old_pinned && !pinned) {
+      policy_->OnReplace(old, id, hash32);
+    } else if (!old_pinned) {
+      policy_->OnRemove(old);
+    } else if (!pinned) {
+      policy_->OnInsert(id, hash32);
+    }
     if (until != kNever) {
       wheel_->Replace(old, o->removal_deadline(), id, until);
     } else {
       wheel_->Cancel(old);
     }
-    e->state.store(exact_ ? EntryHeader::kLinked : EntryHeader::kLinked | EntryHeader::kReferenced,
-                   std::memory_order_relaxed);
     Retire(old, RemovalCause::kReplaced, nullptr);  // kSet reports it
     weight_ = weight_ - Weight(o->key_size, o->value_size) + weight;
     EnforceBounds(removed);
@@ -206,9 +247,11 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
     return old;
   }
   Insert(hash, id);
-  policy_->OnInsert(id, hash);
   // From here on, drained reads of it reach the policy.
-  e->state.store(EntryHeader::kLinked, std::memory_order_relaxed);
+  if (!pinned) {
+    Count(e);
+    policy_->OnInsert(id, hash32);
+  }
   if (until != kNever) wheel_->Schedule(id, until);
   ++live_;
   weight_ += weight;
@@ -242,7 +285,10 @@ void Shard::RemoveNode(NodeId id, RemovalCause cause, RemovalList* removed) {
 
 void Shard::Unlink(NodeId id, RemovalCause cause, RemovalList* removed) {
   EntryHeader* e = Entry(id);
-  policy_->OnRemove(id);
+  if (!(e->flags & EntryHeader::kPinned)) {
+    policy_->OnRemove(id);
+    Uncount(e);
+  }
   wheel_->Cancel(id);
   --live_;
   weight_ -= Weight(e->key_size, e->value_size);
@@ -272,20 +318,9 @@ void Shard::RemoveAll(RemovalCause cause, RemovalList* removed) {
 void Shard::EnforceBounds(RemovalList* removed) {
   if (!OverBounds()) return;
   DrainReads();  // let recent hits count before choosing victims
-  int chances = 0;
   while (OverBounds()) {
     const NodeId victim = policy_->Victim();
     if (victim == kNoNode) break;
-    EntryHeader* e = Entry(victim);
-    const uint8_t state = e->state.load(std::memory_order_relaxed);
-    if ((state & EntryHeader::kReferenced) && chances < kMaxSecondChances) {
-      // Read since it was last promoted: promote it now instead of evicting it (CLOCK's second
-      // chance over the LRU list; after FIFO-reinsertion / "lazy promotion").
-      ++chances;
-      e->state.store(state & ~EntryHeader::kReferenced, std::memory_order_relaxed);
-      policy_->OnAccess(victim, 0);
-      continue;
-    }
     RemoveNode(victim, RemovalCause::kSize, removed);
   }
 }

@@ -41,9 +41,12 @@ struct ShardLimits {
   uint64_t max_entries = 0;  // 0 = unbounded
   uint64_t max_bytes = 0;    // 0 = unbounded
   uint32_t min_capacity = 16;
-  // Expected entries when full (max_entries, or an estimate for byte bounds): picks exact LRU
-  // below Shard::kExactBelow.
+  // Expected entries when full (max_entries, or an estimate for byte bounds): sizes the policy.
   uint64_t expected_full = 0;
+  // Exact policy order (every read reorders) rather than lazy promotion.
+  bool exact = true;
+  // Weights for max_bytes; null = Weight(key, value). Outlives the shard.
+  const Weigher* weigher = nullptr;
 };
 
 // What a new entry holds; see entry.h for the layout.
@@ -53,6 +56,7 @@ struct EntrySpec {
   int64_t deadline = kNever;
   int64_t sliding_ttl = 0;       // > 0 makes a sliding entry
   int64_t stale_until = kNever;  // != kNever makes a stale-capable entry
+  bool pinned = false;
 };
 
 // An entry taken out of the table by a write, with why. Its memory stays readable until the
@@ -69,9 +73,6 @@ struct Flight;  // engine/single_flight.h
 class alignas(64) Shard {
  public:
   static constexpr int kReadStripes = 4;
-  static constexpr uint64_t kExactBelow = 2048;
-  // Second chances one eviction may give before it evicts regardless (bounds its latency).
-  static constexpr int kMaxSecondChances = 128;
 
   // `sentinels` provides the policy's and the timer wheel's sentinel nodes (never freed; shards
   // share one allocator for them so that an empty shard holds no slab of its own).
@@ -82,8 +83,14 @@ class alignas(64) Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
+  // Memory an entry accounts for: key + value + overhead.
   static uint64_t Weight(size_t key_size, size_t value_size) noexcept {
     return key_size + value_size + kEntryOverhead;
+  }
+  // What the entry weighs against max_bytes: the weigher's answer, else Weight(). 0 = pinned.
+  uint64_t BoundWeight(std::string_view key, std::string_view value) const {
+    return limits_.weigher != nullptr && *limits_.weigher ? (*limits_.weigher)(key, value)
+                                                          : Weight(key.size(), value.size());
   }
 
   // ---- Lock-free; REQUIRE an epoch read section. ----
@@ -96,11 +103,11 @@ class alignas(64) Shard {
   EntryHeader* Entry(NodeId id) const noexcept { return EntryAt(space_, id); }
   void Prefetch(uint64_t hash) const noexcept { table_.load(std::memory_order_acquire)->Prefetch(hash); }
   // Notes a hit on `e` for the eviction policy (lossy). Drains the buffer when it wraps and the
-  // lock is free; never waits. Skipped for unbounded shards (they never evict) and, in large
-  // shards, for entries already marked referenced (nothing left to record).
+  // lock is free; never waits. Skipped for unbounded shards (they never evict) and for entries
+  // the policy marked kSkipReads (nothing left to record) or pinned ones.
   void RecordAccess(const EntryHeader* e, uint64_t slot_value, uint32_t stripe) noexcept {
     if (!bounded_) return;
-    if (!exact_ && (e->state.load(std::memory_order_relaxed) & EntryHeader::kReferenced)) return;
+    if (e->state.load(std::memory_order_relaxed) & EntryHeader::kSkipReads) return;
     RecordAccessSlow(slot_value, stripe);
   }
 
@@ -154,8 +161,9 @@ class alignas(64) Shard {
     return flights_;
   }
 
-  // For tests: the policy's victim, the table.
-  NodeId PolicyVictim() const REQUIRES(mu) { return policy_->Victim(); }
+  // For tests: the policy's next victim (may reorder it), the table.
+  NodeId PolicyVictim() REQUIRES(mu) { return policy_->Victim(); }
+  EvictionPolicy& policy() REQUIRES(mu) { return *policy_; }
   uint32_t table_capacity() const noexcept {
     return table_.load(std::memory_order_acquire)->capacity();
   }
@@ -166,8 +174,7 @@ class alignas(64) Shard {
 
   void RecordAccessSlow(uint64_t slot_value, uint32_t stripe) noexcept;
   void Insert(uint64_t hash, NodeId id) REQUIRES(mu);
-  // Applies one drained read: exact shards move the entry to the policy's front, large shards
-  // mark it referenced (promoted lazily when it reaches the victim end).
+  // Applies one drained read to the policy (unless the entry is gone or pinned).
   void NoteAccess(uint64_t slot_value) REQUIRES(mu);
   void RemoveNode(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
   // Takes `id` out of the policy and the wheel, then retires it.
@@ -187,8 +194,21 @@ class alignas(64) Shard {
     }
   }
   bool OverBounds() const REQUIRES(mu) {
-    return (limits_.max_entries != 0 && live_ > limits_.max_entries) ||
-           (limits_.max_bytes != 0 && weight_ > limits_.max_bytes);
+    return (limits_.max_entries != 0 && counted_ > limits_.max_entries) ||
+           (limits_.max_bytes != 0 && counted_weight_ > limits_.max_bytes);
+  }
+  uint64_t BoundWeightOf(const EntryHeader* e) const noexcept {
+    return (e->flags & EntryHeader::kWeighed) ? e->stored_weight()
+                                              : Weight(e->key_size, e->value_size);
+  }
+  // Takes a tracked entry into the bound counters, or out of them.
+  void Count(const EntryHeader* e) REQUIRES(mu) {
+    ++counted_;
+    counted_weight_ += BoundWeightOf(e);
+  }
+  void Uncount(const EntryHeader* e) REQUIRES(mu) {
+    --counted_;
+    counted_weight_ -= BoundWeightOf(e);
   }
 
   // Data layout: lines are grouped by who writes them, so writers never invalidate a line that
@@ -197,10 +217,6 @@ class alignas(64) Shard {
   // Read by every lookup; written only when the table is rebuilt.
   const ShardLimits limits_;
   const bool bounded_;
-  // Exact LRU (every read moves the entry) below kExactBelow entries of capacity; lazy promotion
-  // (CLOCK-style second chance) above, where moving cold entries on every read would cost two
-  // cache misses per read for their list neighbours.
-  const bool exact_;
   const NodeSpace space_;
   std::atomic<Table*> table_{nullptr};
   // Lossy read buffers, one cache line pair per stripe (ReadBuffer is 64-byte aligned).
@@ -218,8 +234,10 @@ class alignas(64) Shard {
   std::unique_ptr<EvictionPolicy> policy_ GUARDED_BY(mu);
   std::optional<TimerWheel> wheel_ GUARDED_BY(mu);
 
-  uint64_t live_ GUARDED_BY(mu) = 0;
-  uint64_t weight_ GUARDED_BY(mu) = 0;
+  uint64_t live_ GUARDED_BY(mu) = 0;    // every entry in the table
+  uint64_t weight_ GUARDED_BY(mu) = 0;  // their memory, Weight()
+  uint64_t counted_ GUARDED_BY(mu) = 0;         // entries the policy tracks (not pinned)
+  uint64_t counted_weight_ GUARDED_BY(mu) = 0;  // their BoundWeight()
   uint32_t used_slots_ GUARDED_BY(mu) = 0;  // live + tombstones
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> bytes_{0};

@@ -38,17 +38,28 @@ inline constexpr size_t kMaxValueSize = size_t{512} << 20;
 // Accounting weight of one entry: key + value + this overhead (see docs/design.md).
 inline constexpr size_t kEntryOverhead = 48;
 
+// Which entries a bounded cache gives up (docs/eviction.md compares them on real traces).
 enum class EvictionPolicyKind : uint8_t {
-  kLru = 0,  // least recently used, per shard; accesses recorded in lossy buffers
+  kLru = 0,       // least recently used
+  kWTinyLfu = 1,  // window TinyLFU with an adaptive window: recency and frequency (default)
+  kS3Fifo = 2,    // small/main/ghost FIFO queues: strong on recency-biased traffic
 };
 
+// Weight of an entry for max_bytes, from its key and value. Must be cheap, pure (same answer for
+// the same key and value) and must not call into the cache; it runs under a shard lock.
+// 0 pins the entry: it does not count towards the bounds and is never evicted.
+using Weigher = std::function<uint64_t(std::string_view key, std::string_view value)>;
+
 struct CacheOptions {
-  // Bound on stored entries; 0 = unbounded. Each shard owns an equal share and evicts its own
-  // least recently used entry, so the cache never holds more than max_entries.
+  // Bound on stored entries; 0 = unbounded. Each shard owns an equal share and evicts by its own
+  // policy, so the cache never holds more than max_entries (pinned entries aside).
   size_t max_entries = 0;
-  // Bound on summed entry weights (key + value + kEntryOverhead); 0 = unbounded. Split across
-  // shards like max_entries: an entry heavier than one shard's share is refused.
+  // Bound on summed entry weights (key + value + kEntryOverhead, or the weigher's); 0 =
+  // unbounded. Split across shards like max_entries: an entry heavier than one shard's share is
+  // refused.
   size_t max_bytes = 0;
+  // Custom entry weight for max_bytes; null = key + value + kEntryOverhead.
+  Weigher weigher{};
   // TTL for writes that give none; unset = such entries never expire.
   std::optional<Duration> default_ttl{};
   // Number of shards, a power of two up to 1024; 0 = automatic (enough for the machine's cores,
@@ -56,7 +67,11 @@ struct CacheOptions {
   size_t num_shards = 0;
   // Expected entry count, to size the tables up front; 0 = derive from max_entries or grow.
   size_t expected_entries = 0;
-  EvictionPolicyKind policy = EvictionPolicyKind::kLru;
+  EvictionPolicyKind policy = EvictionPolicyKind::kWTinyLfu;
+  // Shards holding fewer entries than this when full keep an exact policy order (every read
+  // reorders at once); larger shards promote lazily when choosing a victim, which keeps reads
+  // cheap (docs/decisions/0006-lazy-promotion.md). 0 = always lazy; SIZE_MAX = always exact.
+  size_t exact_order_below = 2048;
   // Time source; null = SystemClock(). Tests pass a ManualClock.
   std::shared_ptr<Clock> clock{};
   // Period of the background maintenance thread (expiry, eviction bookkeeping, memory
@@ -78,6 +93,9 @@ struct WriteOptions {
   // Expire after access: each read moves the deadline to now + ttl (to within ttl/16).
   // REQUIRES: a ttl (here or the default).
   bool sliding = false;
+  // Never evicted and not counted towards max_entries / max_bytes (expiry and explicit removal
+  // still apply). For entries the application cannot do without.
+  bool pin = false;
 };
 
 struct KeyValue {

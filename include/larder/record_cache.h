@@ -68,6 +68,8 @@ struct RecordCacheOptions {
   // Bound on cached records (the seed's maxSize) and on their summed weight; 0 = unbounded.
   size_t max_size = 0;
   size_t max_bytes = 0;
+  // Which records a bounded cache gives up first (see CacheOptions::policy).
+  EvictionPolicyKind policy = EvictionPolicyKind::kWTinyLfu;
   // Field compared against the sync watermark for incremental syncs.
   std::string updated_at_field = "updatedAt";
   // Every n-th automatic sync is full, to drop rows deleted from the table (incremental syncs

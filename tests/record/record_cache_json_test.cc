@@ -152,7 +152,8 @@ TEST_CASE("JSON: a later version in a later batch wins even when batches run sid
 }
 
 TEST_CASE("Events: evictions by size carry their cause; listeners may read back") {
-  testing::CacheOverTable c({.lazy_reload = false, .max_size = 2});
+  testing::CacheOverTable c(
+      {.lazy_reload = false, .max_size = 2, .policy = EvictionPolicyKind::kLru});
   std::vector<std::string> evicted;
   Subscription sub = c->Subscribe(
       [&](const RecordEvent& ev) {

@@ -1,0 +1,262 @@
+// WTinyLfuPolicy: regions, admission, lazy promotion, hill climbing.
+#include "policy/wtinylfu_policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace larder {
+namespace {
+
+constexpr double kMainShare = 0.99;        // initial window: 1% of the capacity
+constexpr double kProtectedShare = 0.80;   // of the main region
+constexpr double kStepShare = 0.0625;      // climber step, of the capacity
+constexpr double kStepDecay = 0.98;
+constexpr double kRestartThreshold = 0.05;  // a hit-rate change this large restarts the steps
+constexpr int kHashFloodThreshold = 6;      // candidates this frequent may win at random
+
+}  // namespace
+
+WTinyLfuPolicy::WTinyLfuPolicy(const PolicyConfig& c)
+    : PolicyBase(c),
+      lists_{MakeList(0), MakeList(1), MakeList(2)},
+      capacity_(c.capacity),
+      expected_entries_(c.expected_entries != 0 ? c.expected_entries : c.capacity) {
+  if (capacity_ != 0) {
+    window_max_ = capacity_ - static_cast<uint64_t>(kMainShare * static_cast<double>(capacity_));
+    step_ = -kStepShare * static_cast<double>(capacity_);
+  }
+  protected_max_ = static_cast<uint64_t>(kProtectedShare *
+                                         static_cast<double>(capacity_ - window_max_));
+}
+
+void WTinyLfuPolicy::Move(NodeId n, Queue from, Queue to, bool front) {
+  const uint64_t w = Weight(n);
+  lists_[from].Unlink(n);
+  if (front) {
+    lists_[to].PushFront(n);
+  } else {
+    lists_[to].PushBack(n);
+  }
+  weight_[from] -= w;
+  weight_[to] += w;
+  SetQueue(n, to, to == kProbation && Marked(n));  // a demoted node keeps its mark
+}
+
+void WTinyLfuPolicy::EnsureSketch() {
+  if (capacity_ == 0) return;
+  if (!sketch_.allocated()) {
+    // Frequencies matter only once the cache is about to evict: allocate at half full.
+    if (total_weight_ * 2 < capacity_) return;
+    const uint64_t entries = std::max<uint64_t>(expected_entries_, size_);
+    sketch_.EnsureCapacity(entries);
+    sample_period_ = 10 * std::max<uint64_t>(entries, 64);
+  } else if (size_ > 2 * expected_entries_) {
+    // Weighted caches holding many more (smaller) entries than expected.
+    expected_entries_ = size_;
+    sketch_.EnsureCapacity(size_);
+    sample_period_ = 10 * size_;
+  }
+}
+
+void WTinyLfuPolicy::OnInsert(NodeId node, uint32_t hash) {
+  sketch_.Increment(hash);
+  RecordRequest(false);
+  SetQueue(node, kWindow, false);
+  lists_[kWindow].PushFront(node);
+  const uint64_t w = Weight(node);
+  weight_[kWindow] += w;
+  total_weight_ += w;
+  ++size_;
+  EnsureSketch();
+  SpillWindow();
+}
+
+void WTinyLfuPolicy::OnAccess(NodeId node, uint32_t hash) {
+  sketch_.Increment(hash);
+  RecordRequest(true);
+  if (config_.exact) {
+    Promote(node);
+  } else if (!Marked(node)) {
+    SetQueue(node, QueueOf(node), true);
+  }
+}
+
+void WTinyLfuPolicy::OnRemove(NodeId node) {
+  const Queue q = QueueOf(node);
+  const uint64_t w = Weight(node);
+  lists_[q].Unlink(node);
+  weight_[q] -= w;
+  total_weight_ -= w;
+  --size_;
+}
+
+void WTinyLfuPolicy::OnReplace(NodeId old, NodeId fresh, uint32_t hash) {
+  const Queue q = QueueOf(old);
+  const uint64_t w_old = Weight(old), w_new = Weight(fresh);
+  lists_[q].ReplaceWith(old, fresh);
+  weight_[q] = weight_[q] - w_old + w_new;
+  total_weight_ = total_weight_ - w_old + w_new;
+  SetQueue(fresh, q, !config_.exact);
+  sketch_.Increment(hash);
+  if (config_.exact) Promote(fresh);
+  if (q == kWindow) SpillWindow();
+}
+
+void WTinyLfuPolicy::Promote(NodeId n) {
+  switch (QueueOf(n)) {
+    case kWindow:
+      lists_[kWindow].MoveToFront(n);
+      break;
+    case kProbation:
+      Move(n, kProbation, kProtected);
+      DemoteProtectedOverflow();
+      break;
+    case kProtected:
+      lists_[kProtected].MoveToFront(n);
+      break;
+  }
+}
+
+void WTinyLfuPolicy::DemoteProtectedOverflow() {
+  while (weight_[kProtected] > protected_max_) {
+    const NodeId tail = lists_[kProtected].back();
+    if (tail == kNoNode) break;
+    Move(tail, kProtected, kProbation);
+  }
+}
+
+void WTinyLfuPolicy::SpillWindow() {
+  if (capacity_ == 0) {
+    // Unbounded: no region sizes to keep, only an order.
+    return;
+  }
+  const uint64_t main_max = capacity_ - window_max_;
+  while (weight_[kWindow] > window_max_) {
+    const NodeId tail = lists_[kWindow].back();
+    if (tail == kNoNode) break;
+    if (weight_[kProbation] + weight_[kProtected] + Weight(tail) > main_max) break;
+    Move(tail, kWindow, kProbation);
+  }
+}
+
+NodeId WTinyLfuPolicy::MainVictim(int* chances) {
+  for (;;) {
+    NodeId v = lists_[kProbation].back();
+    if (v != kNoNode) {
+      if (!config_.exact && Marked(v) && *chances < kMaxSecondChances) {
+        ++*chances;
+        Move(v, kProbation, kProtected);
+        SetQueue(v, kProtected, false);
+        DemoteProtectedOverflow();
+        continue;
+      }
+      return v;
+    }
+    v = lists_[kProtected].back();
+    if (v == kNoNode) return kNoNode;
+    if (!config_.exact && Marked(v) && *chances < kMaxSecondChances) {
+      ++*chances;
+      SetQueue(v, kProtected, false);
+      lists_[kProtected].MoveToFront(v);
+      continue;
+    }
+    return v;
+  }
+}
+
+bool WTinyLfuPolicy::Admit(NodeId candidate, NodeId victim) {
+  const int fc = sketch_.Frequency(Hash(candidate));
+  const int fv = sketch_.Frequency(Hash(victim));
+  if (fc > fv) return true;
+  if (fc < kHashFloodThreshold) return false;
+  // A warm candidate against an equally warm victim: admit one time in 128, so an attacker who
+  // makes a victim's counters collide with hot keys cannot pin it forever.
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  return (rng_ & 127) == 0;
+}
+
+NodeId WTinyLfuPolicy::Victim() {
+  EnsureSketch();
+  int chances = 0;
+  const uint64_t main_max = capacity_ - window_max_;
+  for (;;) {
+    if (weight_[kWindow] > window_max_) {
+      const NodeId c = lists_[kWindow].back();
+      if (c == kNoNode) break;
+      if (!config_.exact && Marked(c) && chances < kMaxSecondChances) {
+        ++chances;
+        SetQueue(c, kWindow, false);
+        lists_[kWindow].MoveToFront(c);
+        continue;
+      }
+      if (weight_[kProbation] + weight_[kProtected] + Weight(c) <= main_max) {
+        Move(c, kWindow, kProbation);
+        continue;
+      }
+      const NodeId v = MainVictim(&chances);
+      if (v == kNoNode) return c;
+      if (Admit(c, v)) {
+        Move(c, kWindow, kProbation);
+        return v;
+      }
+      return c;
+    }
+    break;
+  }
+  const NodeId v = MainVictim(&chances);
+  return v != kNoNode ? v : lists_[kWindow].back();
+}
+
+void WTinyLfuPolicy::RecordRequest(bool hit) {
+  if (sample_period_ == 0) return;
+  if (hit) {
+    ++sample_hits_;
+  } else {
+    ++sample_misses_;
+  }
+  if (sample_hits_ + sample_misses_ >= sample_period_) Climb();
+}
+
+void WTinyLfuPolicy::Climb() {
+  const double requests = static_cast<double>(sample_hits_ + sample_misses_);
+  const double hit_rate = static_cast<double>(sample_hits_) / requests;
+  const double change = hit_rate - previous_hit_rate_;
+  const double amount = change >= 0 ? step_ : -step_;
+  step_ = std::abs(change) >= kRestartThreshold
+              ? kStepShare * static_cast<double>(capacity_) * (amount >= 0 ? 1 : -1)
+              : kStepDecay * amount;
+  previous_hit_rate_ = hit_rate;
+  sample_hits_ = sample_misses_ = 0;
+
+  const double target = std::clamp(static_cast<double>(window_max_) + amount, 0.0,
+                                   static_cast<double>(capacity_));
+  const uint64_t next = static_cast<uint64_t>(target);
+  last_adjustment_ = static_cast<int64_t>(next) - static_cast<int64_t>(window_max_);
+  if (next == window_max_) return;
+  window_max_ = next;
+  ResizeRegions();
+}
+
+void WTinyLfuPolicy::ResizeRegions() {
+  protected_max_ = static_cast<uint64_t>(kProtectedShare *
+                                         static_cast<double>(capacity_ - window_max_));
+  // Grow the window from the main region's least recent nodes.
+  while (weight_[kWindow] < window_max_) {
+    NodeId n = lists_[kProbation].back();
+    Queue from = kProbation;
+    if (n == kNoNode) {
+      n = lists_[kProtected].back();
+      from = kProtected;
+    }
+    if (n == kNoNode || weight_[kWindow] + Weight(n) > window_max_) break;
+    Move(n, from, kWindow);
+  }
+  // Shrink it into probation (at the recent end: they were in the cache a short while).
+  SpillWindow();
+  DemoteProtectedOverflow();
+}
+
+}  // namespace larder

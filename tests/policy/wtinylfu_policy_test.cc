@@ -1,0 +1,172 @@
+// WTinyLfuPolicy: window to main transfer, admission, scan resistance, adaptive window, weights.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "policy/wtinylfu_policy.h"
+#include "policy_harness.h"
+
+namespace larder {
+namespace {
+
+using testing::PolicyHarness;
+using Q = WTinyLfuPolicy;
+
+void CheckWeights(PolicyHarness& h) {
+  auto& p = h.as<WTinyLfuPolicy>();
+  CHECK(p.window_weight() + p.probation_weight() + p.protected_weight() == h.used());
+  CHECK(p.size() == h.size());
+}
+
+}  // namespace
+
+TEST_CASE("WTinyLfu: new entries enter the window, overflow moves to probation, a hit protects") {
+  PolicyHarness h(EvictionPolicyKind::kWTinyLfu, 100);
+  auto& p = h.as<WTinyLfuPolicy>();
+  CHECK(p.window_max() == 1);  // 1% of 100
+  h.Request(1);
+  CHECK(p.QueueOf(h.NodeOf(1)) == Q::kWindow);
+  h.Request(2);  // window holds one: 1 spills into probation (the main region has room)
+  CHECK(p.QueueOf(h.NodeOf(2)) == Q::kWindow);
+  CHECK(p.QueueOf(h.NodeOf(1)) == Q::kProbation);
+  h.Request(1);  // a hit in probation promotes to protected
+  CHECK(p.QueueOf(h.NodeOf(1)) == Q::kProtected);
+  h.Request(2);  // a hit in the window stays in the window
+  CHECK(p.QueueOf(h.NodeOf(2)) == Q::kWindow);
+  CheckWeights(h);
+}
+
+TEST_CASE("WTinyLfu: protected overflow is demoted to probation") {
+  PolicyHarness h(EvictionPolicyKind::kWTinyLfu, 100);
+  auto& p = h.as<WTinyLfuPolicy>();
+  for (uint64_t k = 0; k < 100; ++k) h.Request(k);
+  for (uint64_t k = 0; k < 99; ++k) h.Request(k);  // promote all of main
+  // Protected holds at most 80% of main (99): 79.
+  CHECK(p.protected_weight() == 79);
+  CHECK(p.probation_weight() + p.protected_weight() + p.window_weight() == 100);
+  CheckWeights(h);
+}
+
+TEST_CASE("WTinyLfu: a frequent probation entry beats a one-time candidate; a frequent candidate wins") {
+  PolicyHarness h(EvictionPolicyKind::kWTinyLfu, 100);
+  for (uint64_t k = 0; k < 100; ++k) h.Request(k);  // full; sketch allocated at half full
+  for (int i = 0; i < 5; ++i) {
+    for (uint64_t k = 0; k < 100; ++k) h.Request(k);
+  }
+  // New keys seen once lose against established entries: the main region survives them.
+  for (uint64_t k = 1000; k < 1050; ++k) h.Request(k);
+  int kept = 0;
+  for (uint64_t k = 0; k < 100; ++k) kept += h.Contains(k) ? 1 : 0;
+  CHECK(kept >= 97);
+  // A newcomer requested often enough is admitted.
+  for (int i = 0; i < 12; ++i) h.Request(5000);
+  CHECK(h.Contains(5000));
+  CheckWeights(h);
+}
+
+TEST_CASE("WTinyLfu: a one-pass scan does not flush the hot set (LRU loses it all)") {
+  const uint64_t capacity = 1000;
+  PolicyHarness tiny(EvictionPolicyKind::kWTinyLfu, capacity);
+  PolicyHarness lru(EvictionPolicyKind::kLru, capacity);
+  std::mt19937_64 rng(7);
+  const uint64_t hot = 500;
+  for (int i = 0; i < 20'000; ++i) {
+    const uint64_t k = rng() % hot;
+    tiny.Request(k);
+    lru.Request(k);
+  }
+  for (uint64_t k = 1'000'000; k < 1'000'000 + 10 * capacity; ++k) {
+    tiny.Request(k);
+    lru.Request(k);
+  }
+  uint64_t tiny_kept = 0, lru_kept = 0;
+  for (uint64_t k = 0; k < hot; ++k) {
+    tiny_kept += tiny.Contains(k);
+    lru_kept += lru.Contains(k);
+  }
+  CHECK(lru_kept == 0);
+  CHECK(tiny_kept >= hot * 95 / 100);
+  CheckWeights(tiny);
+}
+
+TEST_CASE("WTinyLfu: the climber grows the window on recency-heavy traffic, shrinks it on frequency-heavy") {
+  const uint64_t capacity = 500;
+  SUBCASE("recency: each key is reused a few times shortly after it first appears, then never") {
+    PolicyHarness h(EvictionPolicyKind::kWTinyLfu, capacity);
+    auto& p = h.as<WTinyLfuPolicy>();
+    const uint64_t initial = p.window_max();
+    std::mt19937_64 rng(1);
+    uint64_t next = 0;
+    std::vector<uint64_t> recent;
+    for (int i = 0; i < 400'000; ++i) {
+      if (recent.size() < 300 || rng() % 4 == 0) {
+        recent.push_back(next++);
+        if (recent.size() > 300) recent.erase(recent.begin());
+        h.Request(recent.back());
+      } else {
+        // Mostly the newest keys: recency decides what is reused.
+        const uint64_t back = std::min<uint64_t>(recent.size() - 1, rng() % 64 + (rng() % 8 == 0 ? rng() % 300 : 0));
+        h.Request(recent[recent.size() - 1 - back]);
+      }
+    }
+    CHECK(p.window_max() > initial + capacity / 10);
+    CheckWeights(h);
+  }
+  SUBCASE("frequency: a fixed popular set under a stream of one-time keys") {
+    PolicyHarness h(EvictionPolicyKind::kWTinyLfu, capacity);
+    auto& p = h.as<WTinyLfuPolicy>();
+    std::mt19937_64 rng(2);
+    uint64_t fresh = 1'000'000;
+    uint64_t max_seen = 0;
+    for (int i = 0; i < 400'000; ++i) {
+      if (rng() % 2 == 0) {
+        h.Request(rng() % 400);  // popular, spread over time
+      } else {
+        h.Request(fresh++);
+      }
+      max_seen = std::max(max_seen, p.window_max());
+    }
+    CHECK(p.window_max() <= capacity / 20);  // stays near its 1% minimum
+    CHECK(h.hit_ratio() > 0.4);
+    CheckWeights(h);
+  }
+}
+
+TEST_CASE("WTinyLfu: lazy mode promotes at eviction time and keeps weights exact") {
+  PolicyHarness h(EvictionPolicyKind::kWTinyLfu, 200, /*exact=*/false);
+  auto& p = h.as<WTinyLfuPolicy>();
+  for (uint64_t k = 0; k < 200; ++k) h.Request(k);
+  h.Request(3);
+  CHECK(p.QueueOf(h.NodeOf(3)) == Q::kProbation);  // marked, not moved
+  for (uint64_t k = 1000; k < 1300; ++k) h.Request(k);
+  CHECK(h.Contains(3));
+  CHECK(p.QueueOf(h.NodeOf(3)) == Q::kProtected);  // promoted when it reached the tail
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 50'000; ++i) h.Request(rng() % 600);
+  CheckWeights(h);
+  CHECK(h.used() <= 200);
+}
+
+TEST_CASE("WTinyLfu: weighted capacity, replacements and removals keep region weights exact") {
+  PolicyHarness h(EvictionPolicyKind::kWTinyLfu, 10'000, /*exact=*/true, /*weighted=*/true);
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 100'000; ++i) {
+    const uint64_t k = rng() % 2000;
+    const uint64_t w = 1 + rng() % 100;
+    const int op = static_cast<int>(rng() % 10);
+    if (op == 0 && h.Contains(k)) {
+      h.Replace(k, w);
+    } else if (op == 1 && h.Contains(k)) {
+      h.Remove(k);
+    } else {
+      h.Request(k, w);
+    }
+    REQUIRE(h.used() <= 10'000);
+  }
+  CheckWeights(h);
+  CHECK(h.evictions() > 0);
+}
+
+}  // namespace larder
