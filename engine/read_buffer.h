@@ -44,15 +44,14 @@ class alignas(64) ReadBuffer {
     drained_ = c;
   }
 
-  // Like Drain, but visits and clears every slot. REQUIRES: the shard lock.
+  // Like Drain (records not yet drained reach fn), then clears every slot, so that no record
+  // names an entry any more. REQUIRES: the shard lock.
   template <typename Fn>
   void Sweep(Fn&& fn) noexcept {
+    Drain(fn);
     for (auto& s : slots_) {
-      if (s.load(std::memory_order_relaxed) == 0) continue;
-      const uint64_t v = s.exchange(0, std::memory_order_acq_rel);
-      if (v != 0) fn(v);
+      if (s.load(std::memory_order_relaxed) != 0) s.store(0, std::memory_order_relaxed);
     }
-    drained_ = cursor_.load(std::memory_order_acquire);
   }
 
  private:

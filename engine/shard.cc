@@ -54,6 +54,17 @@ Status Shard::Init(SlabAllocator& sentinels, EvictionPolicyKind policy, int64_t 
   config.state_offset = EntryHeader::kStateOffset;
   config.sentinels = *p;
   config.exact = limits_.exact;
+  switch (limits_.window) {
+    case WindowAdaptation::kTuned:
+      config.window = PolicyConfig::Window::kTuned;
+      break;
+    case WindowAdaptation::kHillClimbing:
+      config.window = PolicyConfig::Window::kHillClimbing;
+      break;
+    case WindowAdaptation::kFixed:
+      config.window = PolicyConfig::Window::kFixed;
+      break;
+  }
   config.expected_entries = limits_.expected_full;
   config.traits.hash = [](NodeSpace space, NodeId id) {
     return static_cast<uint32_t>(HashKey(EntryAt(space, id)->key()));

@@ -45,6 +45,7 @@ struct ShardLimits {
   uint64_t expected_full = 0;
   // Exact policy order (every read reorders) rather than lazy promotion.
   bool exact = true;
+  WindowAdaptation window = WindowAdaptation::kTuned;
   // Weights for max_bytes; null = Weight(key, value). Outlives the shard.
   const Weigher* weigher = nullptr;
 };

@@ -56,6 +56,9 @@ struct PolicyConfig {
   // order catches up when a victim is chosen (lazy promotion; cheaper for large shards).
   bool exact = true;
   NodeTraits traits{};
+  // W-TinyLFU only: how the window adapts (see wtinylfu_policy.h).
+  enum class Window : uint8_t { kTuned, kHillClimbing, kFixed } window = Window::kTuned;
+  double window_share = 0.01;  // initial (or, with kFixed, permanent) window share of capacity
 };
 
 class EvictionPolicy {

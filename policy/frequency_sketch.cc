@@ -9,13 +9,15 @@ namespace larder {
 
 void FrequencySketch::EnsureCapacity(uint64_t entries) {
   const uint64_t n = std::bit_ceil(std::max<uint64_t>(entries, 64));
-  // Half a word (8 counters, two per row) per entry: with the doorkeeper absorbing one-hit
-  // wonders this matches a full word per entry on the shared traces (docs/benchmarks.md).
-  const uint64_t words = n / 2;
+  // Small sketches collide too much to rank keys; 2048 entries' worth costs 5 KiB.
+  const uint64_t table = std::max<uint64_t>(n, 2048);
+  // A quarter word (4 counters, one per row) per entry: with the doorkeeper absorbing one-hit
+  // wonders this matches a full word per entry on the shared traces (docs/eviction.md).
+  const uint64_t words = table / 4;
   if (words_ != nullptr && words <= word_mask_ + 1) return;
   words_ = std::make_unique<uint64_t[]>(words);  // value-initialized: zero
   word_mask_ = words - 1;
-  const uint64_t door_bits = n * 8;
+  const uint64_t door_bits = table * 4;
   door_ = std::make_unique<uint64_t[]>(door_bits / 64);
   door_mask_ = door_bits - 1;
   // Aging period: ten times the entries, as in the TinyLFU paper's W = 10 x C.

@@ -9,8 +9,8 @@
 // After Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy"
 // (ACM ToS 2017); the block layout follows Caffeine's design notes.
 //
-// Memory: about 4 bytes per expected entry (counters) plus 1 byte (doorkeeper), allocated by
-// EnsureCapacity, not at construction, so caches that never fill never pay for it.
+// Memory: 2 bytes per expected entry (counters) plus half a byte (doorkeeper), entries rounded
+// up to a power of two, at least 5 KiB.
 //
 // Thread safety: none.
 #pragma once
@@ -26,8 +26,9 @@ class FrequencySketch {
  public:
   static constexpr int kMaxCount = 15;
 
-  // Sizes the sketch for `entries` (rounded up to a power of two, at least 64); forgets counts
-  // when it grows. A no-op when already at least that large.
+  // Sizes the sketch for `entries` (rounded up to a power of two; the table holds at least 2048
+  // entries' worth, aging counts at least 64); forgets counts when it grows. A no-op when
+  // already at least that large.
   void EnsureCapacity(uint64_t entries);
   bool allocated() const noexcept { return words_ != nullptr; }
 

@@ -1,16 +1,14 @@
-// WTinyLfuPolicy: regions, admission, lazy promotion, hill climbing.
+// WTinyLfuPolicy: regions, admission, lazy promotion, window adaptation.
 #include "policy/wtinylfu_policy.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace larder {
 namespace {
 
-constexpr double kMainShare = 0.99;        // initial window: 1% of the capacity
-constexpr double kProtectedShare = 0.80;   // of the main region
-constexpr double kStepShare = 0.0625;      // climber step, of the capacity
+constexpr double kProtectedShare = 0.80;    // of the main region
+constexpr double kStepShare = 0.0625;       // hill climber step, of the capacity
 constexpr double kStepDecay = 0.98;
 constexpr double kRestartThreshold = 0.05;  // a hit-rate change this large restarts the steps
 constexpr int kHashFloodThreshold = 6;      // candidates this frequent may win at random
@@ -18,76 +16,71 @@ constexpr int kHashFloodThreshold = 6;      // candidates this frequent may win 
 }  // namespace
 
 WTinyLfuPolicy::WTinyLfuPolicy(const PolicyConfig& c)
-    : PolicyBase(c),
-      lists_{MakeList(0), MakeList(1), MakeList(2)},
-      capacity_(c.capacity),
-      expected_entries_(c.expected_entries != 0 ? c.expected_entries : c.capacity) {
-  if (capacity_ != 0) {
-    window_max_ = capacity_ - static_cast<uint64_t>(kMainShare * static_cast<double>(capacity_));
-    step_ = -kStepShare * static_cast<double>(capacity_);
-  }
+    : PolicyBase(c), lists_{MakeList(0), MakeList(1), MakeList(2)}, capacity_(c.capacity) {
+  if (capacity_ == 0) return;
+  const double share = std::clamp(c.window_share, 0.0, 1.0);
+  window_max_ = static_cast<uint64_t>(std::ceil(share * static_cast<double>(capacity_)));
   protected_max_ = static_cast<uint64_t>(kProtectedShare *
                                          static_cast<double>(capacity_ - window_max_));
+  // Counts from the first request on: a cache that fills before its sketch exists forgets what
+  // its first pass saw (on looping traces that costs several points of hit ratio).
+  sketch_entries_ = c.expected_entries != 0 ? c.expected_entries : capacity_;
+  sketch_.EnsureCapacity(sketch_entries_);
+  switch (c.window) {
+    case PolicyConfig::Window::kTuned:
+      tuner_ = std::make_unique<WindowTuner>(capacity_, sketch_entries_,
+                                             c.traits.weight != nullptr);
+      break;
+    case PolicyConfig::Window::kHillClimbing:
+      sample_period_ = 10 * std::max<uint64_t>(sketch_entries_, 64);
+      step_ = -kStepShare * static_cast<double>(capacity_);
+      break;
+    case PolicyConfig::Window::kFixed:
+      break;
+  }
 }
 
-void WTinyLfuPolicy::Move(NodeId n, Queue from, Queue to, bool front) {
+WTinyLfuPolicy::~WTinyLfuPolicy() = default;
+
+void WTinyLfuPolicy::Move(NodeId n, Queue from, Queue to) {
   const uint64_t w = Weight(n);
   lists_[from].Unlink(n);
-  if (front) {
-    lists_[to].PushFront(n);
-  } else {
-    lists_[to].PushBack(n);
-  }
+  lists_[to].PushFront(n);
   weight_[from] -= w;
   weight_[to] += w;
   SetQueue(n, to, to == kProbation && Marked(n));  // a demoted node keeps its mark
 }
 
-void WTinyLfuPolicy::EnsureSketch() {
-  if (capacity_ == 0) return;
-  if (!sketch_.allocated()) {
-    // Frequencies matter only once the cache is about to evict: allocate at half full.
-    if (total_weight_ * 2 < capacity_) return;
-    const uint64_t entries = std::max<uint64_t>(expected_entries_, size_);
-    sketch_.EnsureCapacity(entries);
-    sample_period_ = 10 * std::max<uint64_t>(entries, 64);
-  } else if (size_ > 2 * expected_entries_) {
-    // Weighted caches holding many more (smaller) entries than expected.
-    expected_entries_ = size_;
-    sketch_.EnsureCapacity(size_);
-    sample_period_ = 10 * size_;
-  }
-}
-
 void WTinyLfuPolicy::OnInsert(NodeId node, uint32_t hash) {
   sketch_.Increment(hash);
-  RecordRequest(false);
   SetQueue(node, kWindow, false);
   lists_[kWindow].PushFront(node);
-  const uint64_t w = Weight(node);
-  weight_[kWindow] += w;
-  total_weight_ += w;
+  weight_[kWindow] += Weight(node);
   ++size_;
-  EnsureSketch();
+  if (capacity_ == 0) return;
+  if (config_.traits.weight != nullptr && size_ > 2 * sketch_entries_) {
+    // Weighted caches holding many more (smaller) entries than expected: a larger sketch.
+    sketch_entries_ = size_;
+    sketch_.EnsureCapacity(size_);
+  }
+  RecordRequest(node, hash, false);
   SpillWindow();
 }
 
 void WTinyLfuPolicy::OnAccess(NodeId node, uint32_t hash) {
   sketch_.Increment(hash);
-  RecordRequest(true);
   if (config_.exact) {
     Promote(node);
   } else if (!Marked(node)) {
     SetQueue(node, QueueOf(node), true);
   }
+  if (capacity_ != 0) RecordRequest(node, hash, true);
 }
 
 void WTinyLfuPolicy::OnRemove(NodeId node) {
   const Queue q = QueueOf(node);
-  const uint64_t w = Weight(node);
   lists_[q].Unlink(node);
-  weight_[q] -= w;
-  total_weight_ -= w;
+  weight_[q] -= Weight(node);
   --size_;
 }
 
@@ -96,11 +89,10 @@ void WTinyLfuPolicy::OnReplace(NodeId old, NodeId fresh, uint32_t hash) {
   const uint64_t w_old = Weight(old), w_new = Weight(fresh);
   lists_[q].ReplaceWith(old, fresh);
   weight_[q] = weight_[q] - w_old + w_new;
-  total_weight_ = total_weight_ - w_old + w_new;
   SetQueue(fresh, q, !config_.exact);
   sketch_.Increment(hash);
   if (config_.exact) Promote(fresh);
-  if (q == kWindow) SpillWindow();
+  if (q == kWindow && capacity_ != 0) SpillWindow();
 }
 
 void WTinyLfuPolicy::Promote(NodeId n) {
@@ -127,10 +119,6 @@ void WTinyLfuPolicy::DemoteProtectedOverflow() {
 }
 
 void WTinyLfuPolicy::SpillWindow() {
-  if (capacity_ == 0) {
-    // Unbounded: no region sizes to keep, only an order.
-    return;
-  }
   const uint64_t main_max = capacity_ - window_max_;
   while (weight_[kWindow] > window_max_) {
     const NodeId tail = lists_[kWindow].back();
@@ -146,8 +134,7 @@ NodeId WTinyLfuPolicy::MainVictim(int* chances) {
     if (v != kNoNode) {
       if (!config_.exact && Marked(v) && *chances < kMaxSecondChances) {
         ++*chances;
-        Move(v, kProbation, kProtected);
-        SetQueue(v, kProtected, false);
+        Move(v, kProbation, kProtected);  // clears the mark
         DemoteProtectedOverflow();
         continue;
       }
@@ -179,38 +166,38 @@ bool WTinyLfuPolicy::Admit(NodeId candidate, NodeId victim) {
 }
 
 NodeId WTinyLfuPolicy::Victim() {
-  EnsureSketch();
   int chances = 0;
   const uint64_t main_max = capacity_ - window_max_;
-  for (;;) {
-    if (weight_[kWindow] > window_max_) {
-      const NodeId c = lists_[kWindow].back();
-      if (c == kNoNode) break;
-      if (!config_.exact && Marked(c) && chances < kMaxSecondChances) {
-        ++chances;
-        SetQueue(c, kWindow, false);
-        lists_[kWindow].MoveToFront(c);
-        continue;
-      }
-      if (weight_[kProbation] + weight_[kProtected] + Weight(c) <= main_max) {
-        Move(c, kWindow, kProbation);
-        continue;
-      }
-      const NodeId v = MainVictim(&chances);
-      if (v == kNoNode) return c;
-      if (Admit(c, v)) {
-        Move(c, kWindow, kProbation);
-        return v;
-      }
-      return c;
+  while (weight_[kWindow] > window_max_) {
+    const NodeId c = lists_[kWindow].back();
+    if (c == kNoNode) break;
+    if (!config_.exact && Marked(c) && chances < kMaxSecondChances) {
+      ++chances;
+      SetQueue(c, kWindow, false);
+      lists_[kWindow].MoveToFront(c);
+      continue;
     }
-    break;
+    if (weight_[kProbation] + weight_[kProtected] + Weight(c) <= main_max) {
+      Move(c, kWindow, kProbation);
+      continue;
+    }
+    const NodeId v = MainVictim(&chances);
+    if (v == kNoNode) return c;
+    if (Admit(c, v)) {
+      Move(c, kWindow, kProbation);
+      return v;
+    }
+    return c;
   }
   const NodeId v = MainVictim(&chances);
   return v != kNoNode ? v : lists_[kWindow].back();
 }
 
-void WTinyLfuPolicy::RecordRequest(bool hit) {
+void WTinyLfuPolicy::RecordRequest(NodeId node, uint32_t hash, bool hit) {
+  if (tuner_ != nullptr) {
+    if (tuner_->Record(hash, Weight(node))) SetWindowShare(tuner_->share());
+    return;
+  }
   if (sample_period_ == 0) return;
   if (hit) {
     ++sample_hits_;
@@ -230,11 +217,18 @@ void WTinyLfuPolicy::Climb() {
               : kStepDecay * amount;
   previous_hit_rate_ = hit_rate;
   sample_hits_ = sample_misses_ = 0;
-
   const double target = std::clamp(static_cast<double>(window_max_) + amount, 0.0,
                                    static_cast<double>(capacity_));
   const uint64_t next = static_cast<uint64_t>(target);
-  last_adjustment_ = static_cast<int64_t>(next) - static_cast<int64_t>(window_max_);
+  if (next == window_max_) return;
+  window_max_ = next;
+  ResizeRegions();
+}
+
+void WTinyLfuPolicy::SetWindowShare(double share) {
+  if (capacity_ == 0) return;
+  const uint64_t next = static_cast<uint64_t>(
+      std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(capacity_)));
   if (next == window_max_) return;
   window_max_ = next;
   ResizeRegions();

@@ -4,25 +4,34 @@
 // region, a segmented LRU (probation, then protected once accessed again). When the cache is
 // full, a candidate competes with probation's least recent node and the one with the lower
 // estimated frequency (FrequencySketch) is evicted: the window absorbs bursts, the sketch keeps
-// one-hit wonders and scans from flushing the frequently used main region. A hill climber
-// resizes the window every sample: growing it while that raises the hit rate (recency-heavy
-// traffic), shrinking it otherwise (frequency-heavy traffic).
+// one-hit wonders and scans from flushing the frequently used main region.
+//
+// The window's size adapts. By default a WindowTuner compares shadow caches with a smaller and a
+// larger window on the same sampled requests and moves the window towards the better one
+// (recency-heavy traffic grows it, frequency-heavy traffic shrinks it). Hill climbing on the hit
+// rate, as Caffeine does (step 6.25% of the capacity decaying by 0.98, restarting on a 5% change),
+// remains available; docs/decisions/0012-w-tinylfu.md compares the two on the shared traces.
 //
 // Written from the descriptions in Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient
 // Cache Admission Policy" (ACM ToS 2017), Einziger et al., "Adaptive Software Cache Management"
-// (Middleware 2018), and Caffeine's design notes (window 1%, protected 80% of main, climber step
-// 6.25% decaying by 0.98, restart on a 5% hit-rate change, hash-flooding guard on admission).
+// (Middleware 2018), and Caffeine's design notes (window 1%, protected 80% of main, hash-flooding
+// guard on admission).
 //
-// Lazy mode (large shards): accesses only count in the sketch and mark the node; promotions
-// (window front, probation to protected) happen when Victim() meets a marked node.
+// Lazy mode (large shards): an access counts in the sketch and marks the node; promotions
+// (window front, probation to protected) happen when Victim() meets a marked node. The mark is
+// kNodeSkipReads, so readers stop recording a marked node: the sketch then counts, per node, the
+// passes in which it was read rather than every read, which keeps reads of hot entries free of
+// any shared write.
 #pragma once
 
 #include "base/private.h"
 
 #include <cstdint>
+#include <memory>
 
 #include "policy/frequency_sketch.h"
 #include "policy/policy_base.h"
+#include "policy/window_tuner.h"
 
 namespace larder {
 
@@ -31,6 +40,7 @@ class WTinyLfuPolicy final : public PolicyBase {
   static constexpr size_t kSentinels = 3;
 
   explicit WTinyLfuPolicy(const PolicyConfig& c);
+  ~WTinyLfuPolicy() override;
 
   void OnInsert(NodeId node, uint32_t hash) override;
   void OnAccess(NodeId node, uint32_t hash) override;
@@ -40,6 +50,9 @@ class WTinyLfuPolicy final : public PolicyBase {
   size_t size() const override { return size_; }
   std::string_view name() const override { return "wtinylfu"; }
 
+  // Gives the window `share` (0..1) of the capacity now, moving nodes between regions.
+  void SetWindowShare(double share);
+
   // For tests and the simulator.
   enum Queue : uint8_t { kWindow = 0, kProbation = 1, kProtected = 2 };
   Queue QueueOf(NodeId n) const noexcept { return static_cast<Queue>((PolicyBits(n) >> 2) & 3); }
@@ -48,47 +61,45 @@ class WTinyLfuPolicy final : public PolicyBase {
   uint64_t probation_weight() const noexcept { return weight_[kProbation]; }
   uint64_t protected_weight() const noexcept { return weight_[kProtected]; }
   const FrequencySketch& sketch() const noexcept { return sketch_; }
-  // Adjustments the climber made (positive grew the window).
-  int64_t last_adjustment() const noexcept { return last_adjustment_; }
+  const WindowTuner* tuner() const noexcept { return tuner_.get(); }
 
  private:
-  static constexpr uint8_t kMarked = 16;  // accessed since the last pass (lazy mode)
+  static constexpr uint8_t kMarked = kNodeSkipReads;  // accessed since the last pass (lazy mode)
 
   void SetQueue(NodeId n, Queue q, bool marked) const noexcept {
     SetPolicyBits(n, static_cast<uint8_t>((q << 2) | (marked ? kMarked : 0)));
   }
   bool Marked(NodeId n) const noexcept { return State(n) & kMarked; }
-  void Move(NodeId n, Queue from, Queue to, bool front = true);
+  void Move(NodeId n, Queue from, Queue to);
   void Promote(NodeId n);  // exact-mode reaction to an access
   void DemoteProtectedOverflow();
   // Moves window overflow into probation while the main region has room.
   void SpillWindow();
-  // Probation's victim after lazy promotions; protected's, then the window's, when it is empty.
+  // Probation's victim after lazy promotions; protected's when probation is empty.
   NodeId MainVictim(int* chances);
   bool Admit(NodeId candidate, NodeId victim);
-  void RecordRequest(bool hit);
+  // A request (hit or miss) for the window's adaptation.
+  void RecordRequest(NodeId node, uint32_t hash, bool hit);
   void Climb();
   void ResizeRegions();
-  void EnsureSketch();
 
   NodeList lists_[3];
   uint64_t weight_[3] = {0, 0, 0};
   size_t size_ = 0;
-  uint64_t total_weight_ = 0;
 
-  uint64_t capacity_;      // 0 = unbounded: only ordering, no sketch
+  const uint64_t capacity_;  // 0 = unbounded: only ordering, no sketch
   uint64_t window_max_ = 0;
   uint64_t protected_max_ = 0;
   FrequencySketch sketch_;
-  uint64_t expected_entries_;
+  uint64_t sketch_entries_ = 0;
 
-  // Hill climber.
+  std::unique_ptr<WindowTuner> tuner_;
+  // Hill climber (PolicyConfig::Window::kHillClimbing).
   uint64_t sample_hits_ = 0;
   uint64_t sample_misses_ = 0;
   uint64_t sample_period_ = 0;
   double previous_hit_rate_ = 0;
   double step_ = 0;
-  int64_t last_adjustment_ = 0;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;
 };
 

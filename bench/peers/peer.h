@@ -69,6 +69,7 @@ struct PeerFactory {
 };
 
 std::unique_ptr<Peer> MakeLarderPeer(std::string* why);
+std::unique_ptr<Peer> MakeLarderLruPeer(std::string* why);
 std::unique_ptr<Peer> MakeStdSharedMutexPeer(std::string* why);
 std::unique_ptr<Peer> MakeTbbPeer(std::string* why);
 std::unique_ptr<Peer> MakeLibcuckooPeer(std::string* why);

@@ -1,4 +1,5 @@
-// The larder peer: larder::Cache through its public API, with a bound and a TTL on every entry.
+// The larder peers: larder::Cache through its public API, with a bound and a TTL on every entry;
+// "larder" runs the default policy (W-TinyLFU), "larder_lru" the LRU policy.
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -59,8 +60,11 @@ class LarderPeer final : public Peer {
 
 }  // namespace
 
-std::unique_ptr<Peer> MakeLarderPeer(std::string* why) {
+namespace {
+
+std::unique_ptr<Peer> MakeLarderWith(EvictionPolicyKind policy, std::string* why) {
   CacheOptions options;
+  options.policy = policy;
   options.max_entries = 1'100'000;
   options.default_ttl = std::chrono::hours(1);
   Result<std::unique_ptr<Cache>> cache = Cache::Open(std::move(options));
@@ -69,6 +73,16 @@ std::unique_ptr<Peer> MakeLarderPeer(std::string* why) {
     return nullptr;
   }
   return std::make_unique<LarderPeer>(std::move(*cache));
+}
+
+}  // namespace
+
+std::unique_ptr<Peer> MakeLarderPeer(std::string* why) {
+  return MakeLarderWith(EvictionPolicyKind::kWTinyLfu, why);
+}
+
+std::unique_ptr<Peer> MakeLarderLruPeer(std::string* why) {
+  return MakeLarderWith(EvictionPolicyKind::kLru, why);
 }
 
 }  // namespace larder::bench

@@ -6,8 +6,9 @@
 namespace larder::bench {
 namespace {
 
-constexpr std::array<PeerFactory, 6> kPeers = {{
+constexpr std::array<PeerFactory, 7> kPeers = {{
     {"larder", &MakeLarderPeer},
+    {"larder_lru", &MakeLarderLruPeer},
     {"std_shared_mutex", &MakeStdSharedMutexPeer},
     {"tbb", &MakeTbbPeer},
     {"libcuckoo", &MakeLibcuckooPeer},

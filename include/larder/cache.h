@@ -45,6 +45,13 @@ enum class EvictionPolicyKind : uint8_t {
   kS3Fifo = 2,    // small/main/ghost FIFO queues: strong on recency-biased traffic
 };
 
+// How W-TinyLFU sizes its admission window (the recency part of the cache).
+enum class WindowAdaptation : uint8_t {
+  kTuned = 0,         // shadow caches try five window sizes on sampled keys; the best wins (default)
+  kHillClimbing = 1,  // climb on the hit rate from sample to sample, as Caffeine does
+  kFixed = 2,         // keep 1% of the capacity
+};
+
 // Weight of an entry for max_bytes, from its key and value. Must be cheap, pure (same answer for
 // the same key and value) and must not call into the cache; it runs under a shard lock.
 // 0 pins the entry: it does not count towards the bounds and is never evicted.
@@ -72,6 +79,8 @@ struct CacheOptions {
   // reorders at once); larger shards promote lazily when choosing a victim, which keeps reads
   // cheap (docs/decisions/0006-lazy-promotion.md). 0 = always lazy; SIZE_MAX = always exact.
   size_t exact_order_below = 2048;
+  // W-TinyLFU only (docs/decisions/0012-w-tinylfu.md compares the choices on real traces).
+  WindowAdaptation window_adaptation = WindowAdaptation::kTuned;
   // Time source; null = SystemClock(). Tests pass a ManualClock.
   std::shared_ptr<Clock> clock{};
   // Period of the background maintenance thread (expiry, eviction bookkeeping, memory

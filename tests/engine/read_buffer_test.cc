@@ -30,12 +30,21 @@ TEST_CASE("ReadBuffer: overflow keeps the newest records and asks for a drain on
   CHECK(seen.back() == 40);
 }
 
-TEST_CASE("ReadBuffer: Sweep visits and clears every slot") {
+TEST_CASE("ReadBuffer: Sweep hands over undrained records once and clears every slot") {
   ReadBuffer b;
   for (uint64_t v = 1; v <= 20; ++v) b.Record(v);
   std::vector<uint64_t> seen;
   b.Sweep([&](uint64_t v) { seen.push_back(v); });
   CHECK(seen.size() == ReadBuffer::kSlots);
+  seen.clear();
+  // Records already drained are not handed over again by a sweep (no double-counted reads).
+  for (uint64_t v = 1; v <= 5; ++v) b.Record(v);
+  b.Drain([&](uint64_t v) { seen.push_back(v); });
+  CHECK(seen.size() == 5);
+  b.Record(6);
+  seen.clear();
+  b.Sweep([&](uint64_t v) { seen.push_back(v); });
+  CHECK(seen == std::vector<uint64_t>{6});
   seen.clear();
   b.Sweep([&](uint64_t v) { seen.push_back(v); });
   CHECK(seen.empty());

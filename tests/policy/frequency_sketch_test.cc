@@ -42,8 +42,9 @@ TEST_CASE("FrequencySketch: collisions stay bounded when many keys are seen") {
   FrequencySketch sketch;
   const uint64_t entries = 4096;
   sketch.EnsureCapacity(entries);
-  // A sample's worth of distinct keys, each seen twice (past the doorkeeper).
-  const uint64_t keys = sketch.sample_size() / 2 - 16;
+  // Twice as many distinct keys as the sketch is sized for, each seen twice (past the
+  // doorkeeper): a cache's sample holds about this many.
+  const uint64_t keys = 2 * entries;
   for (uint64_t k = 0; k < keys; ++k) {
     sketch.Increment(testing::TestHash(k));
     sketch.Increment(testing::TestHash(k));
@@ -57,15 +58,15 @@ TEST_CASE("FrequencySketch: collisions stay bounded when many keys are seen") {
     total_error += static_cast<uint64_t>(f - 2);
     if (f > 4) ++over;
   }
-  // Ten keys per counter-width unit still leave most estimates close.
-  CHECK(static_cast<double>(total_error) / static_cast<double>(keys) < 1.5);
-  CHECK(static_cast<double>(over) / static_cast<double>(keys) < 0.1);
+  // Measured: mean overestimate 0.44, 0.3% of keys more than 2 over.
+  CHECK(static_cast<double>(total_error) / static_cast<double>(keys) < 1.0);
+  CHECK(static_cast<double>(over) / static_cast<double>(keys) < 0.05);
   // Keys never seen mostly read as rare.
   uint64_t unseen_high = 0;
   for (uint64_t k = 1'000'000; k < 1'010'000; ++k) {
     if (sketch.Frequency(testing::TestHash(k)) > 3) ++unseen_high;
   }
-  CHECK(unseen_high < 1000);
+  CHECK(unseen_high < 200);  // measured: 7 in 10,000
 }
 
 TEST_CASE("FrequencySketch: growing forgets counts, shrinking is a no-op") {

@@ -35,7 +35,8 @@ class PolicyHarness {
  public:
   // `capacity` in entries, or in weight units when `weighted`.
   PolicyHarness(EvictionPolicyKind kind, uint64_t capacity, bool exact = true,
-                bool weighted = false, uint64_t expected_entries = 0)
+                bool weighted = false, uint64_t expected_entries = 0,
+                PolicyConfig::Window window = PolicyConfig::Window::kTuned)
       : capacity_(capacity) {
     PolicyConfig c;
     c.space = pool_.space();
@@ -45,6 +46,7 @@ class PolicyHarness {
     c.capacity = capacity;
     c.expected_entries = expected_entries;
     c.exact = exact;
+    c.window = window;
     c.traits.hash = [](NodeSpace s, NodeId n) { return Node(s, n)->hash; };
     if (weighted) c.traits.weight = [](NodeSpace s, NodeId n) { return Node(s, n)->weight; };
     weighted_ = weighted;

@@ -91,47 +91,65 @@ TEST_CASE("WTinyLfu: a one-pass scan does not flush the hot set (LRU loses it al
   CheckWeights(tiny);
 }
 
-TEST_CASE("WTinyLfu: the climber grows the window on recency-heavy traffic, shrinks it on frequency-heavy") {
+TEST_CASE("WTinyLfu: the window grows on recency-heavy traffic and shrinks on frequency-heavy") {
   const uint64_t capacity = 500;
-  SUBCASE("recency: each key is reused a few times shortly after it first appears, then never") {
-    PolicyHarness h(EvictionPolicyKind::kWTinyLfu, capacity);
-    auto& p = h.as<WTinyLfuPolicy>();
-    const uint64_t initial = p.window_max();
-    std::mt19937_64 rng(1);
-    uint64_t next = 0;
-    std::vector<uint64_t> recent;
-    for (int i = 0; i < 400'000; ++i) {
-      if (recent.size() < 300 || rng() % 4 == 0) {
-        recent.push_back(next++);
-        if (recent.size() > 300) recent.erase(recent.begin());
-        h.Request(recent.back());
-      } else {
-        // Mostly the newest keys: recency decides what is reused.
-        const uint64_t back = std::min<uint64_t>(recent.size() - 1, rng() % 64 + (rng() % 8 == 0 ? rng() % 300 : 0));
-        h.Request(recent[recent.size() - 1 - back]);
+  for (PolicyConfig::Window mode :
+       {PolicyConfig::Window::kTuned, PolicyConfig::Window::kHillClimbing}) {
+    CAPTURE(static_cast<int>(mode));
+    {
+      // Recency: each key is reused a few times shortly after it first appears, then never.
+      PolicyHarness h(EvictionPolicyKind::kWTinyLfu, capacity, true, false, 0, mode);
+      auto& p = h.as<WTinyLfuPolicy>();
+      const uint64_t initial = p.window_max();
+      std::mt19937_64 rng(1);
+      uint64_t next = 0;
+      std::vector<uint64_t> recent;
+      for (int i = 0; i < 400'000; ++i) {
+        if (recent.size() < 300 || rng() % 4 == 0) {
+          recent.push_back(next++);
+          if (recent.size() > 300) recent.erase(recent.begin());
+          h.Request(recent.back());
+        } else {
+          // Mostly the newest keys: recency decides what is reused.
+          const uint64_t back = std::min<uint64_t>(
+              recent.size() - 1, rng() % 64 + (rng() % 8 == 0 ? rng() % 300 : 0));
+          h.Request(recent[recent.size() - 1 - back]);
+        }
       }
+      CHECK(p.window_max() > initial + capacity / 10);
+      CheckWeights(h);
     }
-    CHECK(p.window_max() > initial + capacity / 10);
-    CheckWeights(h);
-  }
-  SUBCASE("frequency: a fixed popular set under a stream of one-time keys") {
-    PolicyHarness h(EvictionPolicyKind::kWTinyLfu, capacity);
-    auto& p = h.as<WTinyLfuPolicy>();
-    std::mt19937_64 rng(2);
-    uint64_t fresh = 1'000'000;
-    uint64_t max_seen = 0;
-    for (int i = 0; i < 400'000; ++i) {
-      if (rng() % 2 == 0) {
-        h.Request(rng() % 400);  // popular, spread over time
-      } else {
-        h.Request(fresh++);
+    {
+      // Frequency: a fixed popular set under a stream of one-time keys.
+      PolicyHarness h(EvictionPolicyKind::kWTinyLfu, capacity, true, false, 0, mode);
+      auto& p = h.as<WTinyLfuPolicy>();
+      std::mt19937_64 rng(2);
+      uint64_t fresh = 1'000'000;
+      for (int i = 0; i < 400'000; ++i) {
+        if (rng() % 2 == 0) {
+          h.Request(rng() % 400);  // popular, spread over time
+        } else {
+          h.Request(fresh++);
+        }
       }
-      max_seen = std::max(max_seen, p.window_max());
+      CHECK(p.window_max() <= capacity / 20);  // stays near its 1% minimum
+      CHECK(h.hit_ratio() > 0.4);
+      CheckWeights(h);
     }
-    CHECK(p.window_max() <= capacity / 20);  // stays near its 1% minimum
-    CHECK(h.hit_ratio() > 0.4);
-    CheckWeights(h);
   }
+}
+
+TEST_CASE("WTinyLfu: a fixed window stays where it was put") {
+  PolicyHarness h(EvictionPolicyKind::kWTinyLfu, 1000, true, false, 0, PolicyConfig::Window::kFixed);
+  auto& p = h.as<WTinyLfuPolicy>();
+  CHECK(p.window_max() == 10);
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 100'000; ++i) h.Request(rng() % 5000);
+  CHECK(p.window_max() == 10);
+  p.SetWindowShare(0.5);
+  CHECK(p.window_max() == 500);
+  CHECK(p.window_weight() == 500);  // filled from the main region at once
+  CheckWeights(h);
 }
 
 TEST_CASE("WTinyLfu: lazy mode promotes at eviction time and keeps weights exact") {
@@ -140,7 +158,11 @@ TEST_CASE("WTinyLfu: lazy mode promotes at eviction time and keeps weights exact
   for (uint64_t k = 0; k < 200; ++k) h.Request(k);
   h.Request(3);
   CHECK(p.QueueOf(h.NodeOf(3)) == Q::kProbation);  // marked, not moved
-  for (uint64_t k = 1000; k < 1300; ++k) h.Request(k);
+  // Newcomers seen twice outrank the untouched entries, so probation drains towards key 3.
+  for (uint64_t k = 1000; k < 1300; ++k) {
+    h.Request(k);
+    h.Request(k);
+  }
   CHECK(h.Contains(3));
   CHECK(p.QueueOf(h.NodeOf(3)) == Q::kProtected);  // promoted when it reached the tail
   std::mt19937_64 rng(3);
@@ -167,6 +189,31 @@ TEST_CASE("WTinyLfu: weighted capacity, replacements and removals keep region we
   }
   CheckWeights(h);
   CHECK(h.evictions() > 0);
+}
+
+}  // namespace larder
+
+namespace larder {
+
+TEST_CASE("WindowTuner: samples keys for large caches and moves to the share that hits most") {
+  WindowTuner small(1000, 1000, false);
+  CHECK(small.sampling_rate() == 2);  // 1000 entries: shadows of ~500
+  WindowTuner large(1'000'000, 1'000'000, false);
+  CHECK(large.sampling_rate() == 2048);
+  // A scan-free stream where the newest keys are the ones reused: a bigger window hits more.
+  WindowTuner t(200, 200, false);
+  CHECK(t.sampling_rate() == 1);
+  CHECK(t.share() == WindowTuner::kShares[0]);
+  std::mt19937_64 rng(11);
+  uint64_t next = 1;
+  bool moved = false;
+  for (int i = 0; i < 200'000; ++i) {
+    const uint64_t key = rng() % 3 == 0 ? next++ : next - 1 - rng() % std::min<uint64_t>(next, 150);
+    moved |= t.Record(testing::TestHash(key), 1);
+  }
+  CHECK(moved);
+  CHECK(t.share() >= WindowTuner::kShares[2]);
+  CHECK(t.periods() > 100);
 }
 
 }  // namespace larder
