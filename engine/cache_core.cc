@@ -100,6 +100,14 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
   core->sentinels_ = std::make_unique<SlabAllocator>(core->arena_.get());
 
   const size_t expected = o.expected_entries != 0 ? o.expected_entries : o.max_entries;
+  if (o.policy == EvictionPolicyKind::kWTinyLfu &&
+      o.window_adaptation == WindowAdaptation::kTuned && (o.max_entries != 0 || o.max_bytes != 0)) {
+    // Same units as the shards' policies: bytes when a byte bound is set.
+    const uint64_t capacity = o.max_bytes != 0 ? o.max_bytes : o.max_entries;
+    uint64_t entries = o.max_entries;
+    if (o.max_bytes != 0) entries = entries == 0 ? o.max_bytes / 64 : std::min<uint64_t>(entries, o.max_bytes / 64);
+    core->tuner_ = std::make_unique<WindowTuner>(capacity, entries, o.max_bytes != 0);
+  }
   const int64_t now = core->clock_->NowNanos();
   core->shard_shift_ = 63 - std::countr_zero(shards);
   core->shards_.reserve(shards);
@@ -120,6 +128,7 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
     limits.exact = limits.expected_full < o.exact_order_below;
     limits.weigher = &core->options_.weigher;
     limits.window = o.window_adaptation;
+    limits.tuner = core->tuner_.get();
     limits.min_capacity =
         static_cast<uint32_t>(std::min<uint64_t>(per_shard * 4 / 3 + 16, 1u << 30));
     Result<std::unique_ptr<Shard>> shard =

@@ -217,6 +217,8 @@ class CacheCore {
   std::shared_ptr<Clock> clock_;
   std::unique_ptr<Arena> arena_;
   std::unique_ptr<SlabAllocator> sentinels_;  // shards' sentinel nodes; used only by Open
+  // W-TinyLFU's window tuner, shared by every shard (declared first: outlives them).
+  std::unique_ptr<WindowTuner> tuner_;
   std::vector<std::unique_ptr<Shard>> shards_;
   int shard_shift_ = 63;  // 63 - log2(shard count)
   std::shared_ptr<Executor> executor_;

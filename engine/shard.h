@@ -34,6 +34,7 @@
 #include "larder/events.h"
 #include "policy/eviction_policy.h"
 #include "policy/timer_wheel.h"
+#include "policy/window_tuner.h"
 
 namespace larder {
 
@@ -46,6 +47,7 @@ struct ShardLimits {
   // Exact policy order (every read reorders) rather than lazy promotion.
   bool exact = true;
   WindowAdaptation window = WindowAdaptation::kTuned;
+  WindowTuner* tuner = nullptr;  // the cache's, for kTuned W-TinyLFU; outlives the shard
   // Weights for max_bytes; null = Weight(key, value). Outlives the shard.
   const Weigher* weigher = nullptr;
 };

@@ -31,6 +31,8 @@
 
 namespace larder {
 
+class WindowTuner;
+
 inline constexpr uint8_t kNodeLinked = 1;
 inline constexpr uint8_t kNodeSkipReads = 2;
 inline constexpr uint8_t kNodeEngineBits = kNodeLinked;  // bits a policy must preserve
@@ -59,6 +61,9 @@ struct PolicyConfig {
   // W-TinyLFU only: how the window adapts (see wtinylfu_policy.h).
   enum class Window : uint8_t { kTuned, kHillClimbing, kFixed } window = Window::kTuned;
   double window_share = 0.01;  // initial (or, with kFixed, permanent) window share of capacity
+  // kTuned: the cache-wide tuner to follow (not owned; outlives the policy). Null = the policy
+  // makes its own for `capacity`.
+  WindowTuner* tuner = nullptr;
 };
 
 class EvictionPolicy {
@@ -73,6 +78,9 @@ class EvictionPolicy {
   // A new version `fresh` of `old`'s key replaces it and counts as an access.
   // REQUIRES: `old` is tracked, `fresh` is not and its state byte holds only engine bits.
   virtual void OnReplace(NodeId old, NodeId fresh, uint32_t hash) = 0;
+  // A hint: a node with this key hash is about to be inserted or replaced (lets the policy start
+  // loading what it will touch, overlapping the engine's own table probe).
+  virtual void Prepare(uint32_t hash) noexcept { (void)hash; }
   // The node to evict next, left tracked (the engine removes it, calling OnRemove, before it asks
   // again). May reorder nodes first (second chances, admission). kNoNode when nothing is tracked.
   virtual NodeId Victim() = 0;

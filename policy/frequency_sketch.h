@@ -36,6 +36,13 @@ class FrequencySketch {
   void Increment(uint32_t hash) noexcept;
   // Estimated occurrences of `hash` in the current sample (at most kMaxCount + 1).
   int Frequency(uint32_t hash) const noexcept;
+  // Starts loading the memory Frequency(hash) and Increment(hash) read (to overlap misses).
+  void Prefetch(uint32_t hash) const noexcept {
+    if (words_ == nullptr) return;
+    const uint64_t x = Spread(hash);
+    __builtin_prefetch(words_.get() + ((x >> 40) & (word_mask_ >> 3)) * 8);
+    __builtin_prefetch(door_.get() + (((x >> 32) & door_mask_) >> 6));
+  }
 
   // Occurrences recorded since the last aging, and the period that triggers aging.
   uint64_t sample_count() const noexcept { return sample_count_; }

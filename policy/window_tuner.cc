@@ -133,20 +133,20 @@ WindowTuner::WindowTuner(uint64_t capacity, uint64_t expected_entries, bool weig
 
 WindowTuner::~WindowTuner() = default;
 
-bool WindowTuner::Record(uint32_t hash, uint64_t weight) {
-  if (rate_shift_ != 0 && ((hash * 0x9E3779B1u) >> (32 - rate_shift_)) != 0) return false;
+void WindowTuner::RecordSampled(uint32_t hash, uint64_t weight) noexcept {
+  if (!mu_.TryLock()) return;  // another shard is feeding the shadows: drop this sample
   for (auto& s : shadows_) s->Request(hash, weight);
-  if (++seen_ < period_) return false;
-  seen_ = 0;
-  ++periods_;
-  size_t best = best_;
-  for (size_t i = 0; i < shadows_.size(); ++i) {
-    scores_[i] = kScoreDecay * scores_[i] + static_cast<double>(shadows_[i]->TakeHits());
-    if (scores_[i] > scores_[best]) best = i;  // ties keep the current share
+  if (++seen_ >= period_) {
+    seen_ = 0;
+    periods_.store(periods_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    size_t best = best_.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < shadows_.size(); ++i) {
+      scores_[i] = kScoreDecay * scores_[i] + static_cast<double>(shadows_[i]->TakeHits());
+      if (scores_[i] > scores_[best]) best = i;  // ties keep the current share
+    }
+    best_.store(best, std::memory_order_relaxed);
   }
-  if (best == best_) return false;
-  best_ = best;
-  return true;
+  mu_.Unlock();
 }
 
 }  // namespace larder

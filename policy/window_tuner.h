@@ -10,17 +10,24 @@
 // the mini-simulation approach of Einziger et al., "Adaptive Software Cache Management"
 // (Middleware 2018).
 //
+// One tuner serves a whole cache: every shard's policy feeds it and follows its choice, so the
+// shadows see the cache's whole key space (sampled) whatever the shard count.
+//
 // Cost: kShares shadow policies over 1/rate of the keys, the rate chosen so a shadow holds about
 // 256 entries (caches that small shadow every key); about 5 x 256 x 72 bytes of memory.
 //
-// Thread safety: none; owned by one policy, under its shard lock.
+// Thread safety: Record and share_index may be called from any thread. Record is lossy under
+// contention: a sampled request that finds the tuner busy is dropped.
 #pragma once
 
 #include "base/private.h"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+
+#include "base/mutex.h"
 
 namespace larder {
 
@@ -36,23 +43,31 @@ class WindowTuner {
   WindowTuner(const WindowTuner&) = delete;
   WindowTuner& operator=(const WindowTuner&) = delete;
 
-  // One request (a hit or a miss in the real cache) for `hash` weighing `weight`. True when the
-  // real window should now take share() of the capacity.
-  bool Record(uint32_t hash, uint64_t weight);
-  double share() const noexcept { return kShares[best_]; }
+  // One request (a hit or a miss in the real cache) for `hash` weighing `weight`.
+  void Record(uint32_t hash, uint64_t weight) noexcept {
+    if (rate_shift_ != 0 && ((hash * 0x9E3779B1u) >> (32 - rate_shift_)) != 0) return;
+    RecordSampled(hash, weight);
+  }
+  // Index into kShares of the window share the real caches should use now.
+  size_t share_index() const noexcept { return best_.load(std::memory_order_relaxed); }
+  double share() const noexcept { return kShares[share_index()]; }
   uint32_t sampling_rate() const noexcept { return 1u << rate_shift_; }
-  uint64_t periods() const noexcept { return periods_; }
+  uint64_t periods() const noexcept { return periods_.load(std::memory_order_relaxed); }
 
  private:
   class Shadow;
+  void RecordSampled(uint32_t hash, uint64_t weight) noexcept;
 
+  // Read by every request: kept apart from what sampled requests write.
   int rate_shift_ = 0;
+  alignas(64) std::atomic<size_t> best_{0};
+  std::atomic<uint64_t> periods_{0};
+
+  alignas(64) SpinMutex mu_;
   uint64_t period_;  // sampled requests per scoring
-  uint64_t seen_ = 0;
-  uint64_t periods_ = 0;
-  size_t best_ = 0;
-  std::array<std::unique_ptr<Shadow>, kShares.size()> shadows_;
-  std::array<double, kShares.size()> scores_{};
+  uint64_t seen_ GUARDED_BY(mu_) = 0;
+  std::array<std::unique_ptr<Shadow>, kShares.size()> shadows_;  // guarded by mu_
+  std::array<double, kShares.size()> scores_ GUARDED_BY(mu_){};
 };
 
 }  // namespace larder

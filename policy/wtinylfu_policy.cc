@@ -28,8 +28,17 @@ WTinyLfuPolicy::WTinyLfuPolicy(const PolicyConfig& c)
   sketch_.EnsureCapacity(sketch_entries_);
   switch (c.window) {
     case PolicyConfig::Window::kTuned:
-      tuner_ = std::make_unique<WindowTuner>(capacity_, sketch_entries_,
-                                             c.traits.weight != nullptr);
+      tuner_ = c.tuner;
+      if (tuner_ == nullptr) {
+        own_tuner_ = std::make_unique<WindowTuner>(capacity_, sketch_entries_,
+                                                   c.traits.weight != nullptr);
+        tuner_ = own_tuner_.get();
+      }
+      applied_share_ = tuner_->share_index();
+      window_max_ = static_cast<uint64_t>(
+          std::ceil(tuner_->share() * static_cast<double>(capacity_)));
+      protected_max_ = static_cast<uint64_t>(kProtectedShare *
+                                             static_cast<double>(capacity_ - window_max_));
       break;
     case PolicyConfig::Window::kHillClimbing:
       sample_period_ = 10 * std::max<uint64_t>(sketch_entries_, 64);
@@ -153,8 +162,11 @@ NodeId WTinyLfuPolicy::MainVictim(int* chances) {
 }
 
 bool WTinyLfuPolicy::Admit(NodeId candidate, NodeId victim) {
-  const int fc = sketch_.Frequency(Hash(candidate));
-  const int fv = sketch_.Frequency(Hash(victim));
+  const uint32_t hc = Hash(candidate), hv = Hash(victim);
+  sketch_.Prefetch(hc);  // the two lookups miss in parallel, not one after the other
+  sketch_.Prefetch(hv);
+  const int fc = sketch_.Frequency(hc);
+  const int fv = sketch_.Frequency(hv);
   if (fc > fv) return true;
   if (fc < kHashFloodThreshold) return false;
   // A warm candidate against an equally warm victim: admit one time in 128, so an attacker who
@@ -195,7 +207,12 @@ NodeId WTinyLfuPolicy::Victim() {
 
 void WTinyLfuPolicy::RecordRequest(NodeId node, uint32_t hash, bool hit) {
   if (tuner_ != nullptr) {
-    if (tuner_->Record(hash, Weight(node))) SetWindowShare(tuner_->share());
+    tuner_->Record(hash, config_.traits.weight != nullptr ? Weight(node) : 1);
+    const size_t share = tuner_->share_index();
+    if (share != applied_share_) {
+      applied_share_ = share;
+      SetWindowShare(WindowTuner::kShares[share]);
+    }
     return;
   }
   if (sample_period_ == 0) return;

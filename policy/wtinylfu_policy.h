@@ -47,6 +47,7 @@ class WTinyLfuPolicy final : public PolicyBase {
   void OnRemove(NodeId node) override;
   void OnReplace(NodeId old, NodeId fresh, uint32_t hash) override;
   NodeId Victim() override;
+  void Prepare(uint32_t hash) noexcept override { sketch_.Prefetch(hash); }
   size_t size() const override { return size_; }
   std::string_view name() const override { return "wtinylfu"; }
 
@@ -61,7 +62,7 @@ class WTinyLfuPolicy final : public PolicyBase {
   uint64_t probation_weight() const noexcept { return weight_[kProbation]; }
   uint64_t protected_weight() const noexcept { return weight_[kProtected]; }
   const FrequencySketch& sketch() const noexcept { return sketch_; }
-  const WindowTuner* tuner() const noexcept { return tuner_.get(); }
+  const WindowTuner* tuner() const noexcept { return tuner_; }
 
  private:
   static constexpr uint8_t kMarked = kNodeSkipReads;  // accessed since the last pass (lazy mode)
@@ -93,7 +94,9 @@ class WTinyLfuPolicy final : public PolicyBase {
   FrequencySketch sketch_;
   uint64_t sketch_entries_ = 0;
 
-  std::unique_ptr<WindowTuner> tuner_;
+  std::unique_ptr<WindowTuner> own_tuner_;
+  WindowTuner* tuner_ = nullptr;
+  size_t applied_share_ = 0;  // the tuner's share index this policy applies
   // Hill climber (PolicyConfig::Window::kHillClimbing).
   uint64_t sample_hits_ = 0;
   uint64_t sample_misses_ = 0;

@@ -11,6 +11,7 @@
 #include "memory.h"
 #include "plot.h"
 #include "record_suite.h"
+#include "eviction_suite.h"
 #include "snapshot_suite.h"
 #include "report.h"
 #include "suite.h"
@@ -88,6 +89,11 @@ int RunBenchmarks(const BenchOptions& options) {
 
   if (options.snapshot) {
     RunSnapshotSuite({options.out_dir, options.snapshot_entries, options.reps}, &results);
+  }
+  if (options.eviction) {
+    RunEvictionSuite({options.thread_counts, options.seconds, options.reps,
+                      options.eviction_capacity},
+                     &results);
   }
 
   const ReportContext context{options.systems, options.mixes, options.thread_counts,

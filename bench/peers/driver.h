@@ -21,6 +21,8 @@ struct BenchOptions {
   bool memory = true;
   bool record = true;
   bool snapshot = true;
+  bool eviction = true;
+  uint64_t eviction_capacity = 1'000'000;
   uint64_t snapshot_entries = 10'000'000;
   // Also rewrite the results section of docs_dir/benchmarks.md and copy the chart there.
   bool update_docs = false;

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> systems = AllSystemNames();
   std::vector<std::string> workloads = DefaultMixNames();
   std::vector<int> threads = {1, 2};
-  std::vector<std::string> suites = {"throughput", "memory", "record", "snapshot"};
+  std::vector<std::string> suites = {"throughput", "memory", "record", "snapshot", "eviction"};
   bool update_docs = false;
   std::string docs_dir = "docs";
   std::string memory_child;
@@ -87,9 +87,10 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--suites", suites, "Suites to run: throughput, memory, record, snapshot")
+  app.add_option("--suites", suites,
+                 "Suites to run: throughput, memory, record, snapshot, eviction")
       ->delimiter(',')
-      ->check(CLI::IsMember({"throughput", "memory", "record", "snapshot"}))
+      ->check(CLI::IsMember({"throughput", "memory", "record", "snapshot", "eviction"}))
       ->capture_default_str();
   app.add_flag("--update-docs", update_docs,
                "Rewrite the results section of DOCS/benchmarks.md and copy the chart there");
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
     options.memory = std::find(suites.begin(), suites.end(), "memory") != suites.end();
     options.record = std::find(suites.begin(), suites.end(), "record") != suites.end();
     options.snapshot = std::find(suites.begin(), suites.end(), "snapshot") != suites.end();
+    options.eviction = std::find(suites.begin(), suites.end(), "eviction") != suites.end();
     options.snapshot_entries = snapshot_entries;
     if (quick && app.count("--snapshot-entries") == 0) options.snapshot_entries = 1'000'000;
     options.update_docs = update_docs;

@@ -147,6 +147,44 @@ void AddSnapshotTables(const Results& results, std::vector<Table>* tables) {
   tables->push_back(std::move(size));
 }
 
+// The eviction suite: larder's policies beside RocksDB's LRUCache, inserts into full caches.
+void AddEvictionTables(const Results& results, const ReportContext& context,
+                       std::vector<Table>* tables) {
+  if (results.eviction.empty()) return;
+  const char* systems[] = {"larder", "larder_lru", "larder_s3fifo", "rocksdb_lru"};
+  const auto find = [&](const char* system, int threads) -> const ThroughputRow* {
+    for (const ThroughputRow& r : results.eviction) {
+      if (r.system == system && r.threads == threads) return &r;
+    }
+    return nullptr;
+  };
+  Table t;
+  t.title = "Eviction-heavy: M inserts/s of new keys into a full cache (median of the runs; ± is "
+            "half the min-max range)";
+  t.header = {"threads"};
+  for (const char* s : systems) t.header.push_back(s);
+  t.header.push_back("larder / larder_lru");
+  t.header.push_back("larder / rocksdb_lru");
+  for (int threads : context.thread_counts) {
+    std::vector<std::string> row = {std::to_string(threads)};
+    for (const char* s : systems) {
+      const ThroughputRow* r = find(s, threads);
+      row.push_back(r ? ThroughputCell(*r) : "-");
+    }
+    const ThroughputRow* l = find("larder", threads);
+    for (const char* peer : {"larder_lru", "rocksdb_lru"}) {
+      const ThroughputRow* p = find(peer, threads);
+      row.push_back(l && p && p->ops_per_sec > 0 ? Format("%.2fx", l->ops_per_sec / p->ops_per_sec)
+                                                 : "-");
+    }
+    t.rows.push_back(std::move(row));
+  }
+  t.note = "1M entries of 16-byte keys and values; every insert is a key never seen, so each one "
+           "evicts. larder is W-TinyLFU (the default); RocksDB's LRUCache has 64 shards and "
+           "charges 32 bytes per entry.";
+  tables->push_back(std::move(t));
+}
+
 }  // namespace
 
 std::vector<Table> BuildTables(const Results& results, const ReportContext& context) {
@@ -232,6 +270,7 @@ std::vector<Table> BuildTables(const Results& results, const ReportContext& cont
   }
   AddRecordTables(results, context, &tables);
   AddSnapshotTables(results, &tables);
+  AddEvictionTables(results, context, &tables);
   return tables;
 }
 
@@ -258,6 +297,7 @@ void WriteJsonFiles(const Results& results, const MachineInfo& machine,
   for (const ThroughputRow& r : results.throughput) add(r, "throughput");
   for (const ThroughputRow& r : results.record) add(r, "record");
   for (const ThroughputRow& r : results.snapshot) add(r, "snapshot");
+  for (const ThroughputRow& r : results.eviction) add(r, "eviction");
   for (const MemoryRow& m : results.snapshot_size) {
     rows.push_back({{"suite", "snapshot"},
                     {"system", m.system},

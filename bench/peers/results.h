@@ -50,6 +50,8 @@ struct Results {
   // The snapshot suite: save and load rates (ops = entries) and bytes per entry on disk.
   std::vector<ThroughputRow> snapshot;
   std::vector<MemoryRow> snapshot_size;
+  // The eviction suite: inserts of new keys into full caches (ops = inserts).
+  std::vector<ThroughputRow> eviction;
 };
 
 }  // namespace larder::bench

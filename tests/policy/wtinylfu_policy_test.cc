@@ -206,12 +206,10 @@ TEST_CASE("WindowTuner: samples keys for large caches and moves to the share tha
   CHECK(t.share() == WindowTuner::kShares[0]);
   std::mt19937_64 rng(11);
   uint64_t next = 1;
-  bool moved = false;
   for (int i = 0; i < 200'000; ++i) {
     const uint64_t key = rng() % 3 == 0 ? next++ : next - 1 - rng() % std::min<uint64_t>(next, 150);
-    moved |= t.Record(testing::TestHash(key), 1);
+    t.Record(testing::TestHash(key), 1);
   }
-  CHECK(moved);
   CHECK(t.share() >= WindowTuner::kShares[2]);
   CHECK(t.periods() > 100);
 }
