@@ -9,8 +9,9 @@ namespace larder {
 
 void FrequencySketch::EnsureCapacity(uint64_t entries) {
   const uint64_t n = std::bit_ceil(std::max<uint64_t>(entries, 64));
-  // Small sketches collide too much to rank keys; 2048 entries' worth costs 5 KiB.
-  const uint64_t table = std::max<uint64_t>(n, 2048);
+  // Counters: a power of two at or below the entries (memory stays under 2.5 bytes per entry);
+  // small sketches collide too much to rank keys, so at least 2048 entries' worth (5 KiB).
+  const uint64_t table = std::bit_floor(std::max<uint64_t>(entries, 2048));
   // A quarter word (4 counters, one per row) per entry: with the doorkeeper absorbing one-hit
   // wonders this matches a full word per entry on the shared traces (docs/eviction.md).
   const uint64_t words = table / 4;

@@ -99,7 +99,8 @@ void WTinyLfuPolicy::OnReplace(NodeId old, NodeId fresh, uint32_t hash) {
   lists_[q].ReplaceWith(old, fresh);
   weight_[q] = weight_[q] - w_old + w_new;
   SetQueue(fresh, q, !config_.exact);
-  sketch_.Increment(hash);
+  // An overwrite is not a request: reads and inserts (misses) make the frequency.
+  (void)hash;
   if (config_.exact) Promote(fresh);
   if (q == kWindow && capacity_ != 0) SpillWindow();
 }
