@@ -94,6 +94,11 @@ Result<std::unique_ptr<TraceReader>> TraceReader::Open(const std::string& path,
   return std::unique_ptr<TraceReader>(new TraceReader(path, format, f, !tool.empty()));
 }
 
+std::unique_ptr<TraceReader> TraceReader::FromStream(FILE* file, std::string name,
+                                                     TraceFormat format) {
+  return std::unique_ptr<TraceReader>(new TraceReader(std::move(name), format, file, false));
+}
+
 TraceReader::~TraceReader() {
   Close();
   std::free(buffer_);
@@ -168,6 +173,10 @@ bool TraceReader::ReadText(std::vector<Request>* out, size_t max) {
         if (!ParseNumbers(line, v, 4, &got) || got != 4) {
           return Fail(fmt::format("trace {}:{}: expected 'start count ignored request_no', got '{}'",
                                   path_, line_, line.substr(0, 60)));
+        }
+        if (v[1] > kMaxArcCount) {
+          return Fail(fmt::format("trace {}:{}: count {} exceeds {} requests per line", path_,
+                                  line_, v[1], kMaxArcCount));
         }
         arc_next_ = v[0];
         arc_left_ = v[1];

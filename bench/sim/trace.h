@@ -33,6 +33,11 @@ class TraceReader {
  public:
   // Opens `path` (decompressing by extension). NotFound / InvalidArgument name the file.
   static Result<std::unique_ptr<TraceReader>> Open(const std::string& path, TraceFormat format);
+  // Reads an already open, uncompressed stream (owned: closed by the reader); `name` appears in
+  // errors.
+  static std::unique_ptr<TraceReader> FromStream(FILE* file, std::string name, TraceFormat format);
+  // ARC lines expanding into more requests than this are refused.
+  static constexpr uint64_t kMaxArcCount = uint64_t{1} << 24;
   ~TraceReader();
   TraceReader(const TraceReader&) = delete;
   TraceReader& operator=(const TraceReader&) = delete;
