@@ -9,8 +9,8 @@
 // After Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy"
 // (ACM ToS 2017); the block layout follows Caffeine's design notes.
 //
-// Memory: 2 bytes per expected entry (counters) plus half a byte (doorkeeper), entries rounded
-// up to a power of two, at least 5 KiB.
+// Memory: at most 2 bytes per expected entry (counters) plus half a byte (doorkeeper), at least
+// 5 KiB.
 //
 // Thread safety: none.
 #pragma once
@@ -26,9 +26,9 @@ class FrequencySketch {
  public:
   static constexpr int kMaxCount = 15;
 
-  // Sizes the sketch for `entries` (rounded up to a power of two; the table holds at least 2048
-  // entries' worth, aging counts at least 64); forgets counts when it grows. A no-op when
-  // already at least that large.
+  // Sizes the sketch for `entries`: counters for a power of two at or below it (at least 2048),
+  // aging every 10 x entries rounded up to a power of two (at least 64) occurrences. Forgets
+  // counts when it grows; a no-op when already at least that large.
   void EnsureCapacity(uint64_t entries);
   bool allocated() const noexcept { return words_ != nullptr; }
 
