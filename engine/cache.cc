@@ -3,6 +3,7 @@
 
 #include "engine/cache_core.h"
 #include "engine/process_signals.h"
+#include "index/glob.h"
 
 namespace larder {
 
@@ -52,6 +53,11 @@ size_t Cache::DeleteMany(std::span<const std::string_view> keys) {
   return n;
 }
 void Cache::Clear() { core_->Clear(); }
+Result<size_t> Cache::InvalidatePattern(std::string_view pattern) {
+  Result<index::GlobPattern> g = index::GlobPattern::Compile(pattern);
+  if (!g.ok()) return g.status();
+  return core_->InvalidatePattern(*g);
+}
 
 Result<std::string> Cache::GetOrSet(std::string_view key, const Fetcher& fetch,
                                     const WriteOptions& options) {

@@ -29,6 +29,7 @@
 #include "base/thread_counters.h"
 #include "engine/event_hub.h"
 #include "engine/shard.h"
+#include "index/glob.h"
 #include "larder/advanced/executor.h"
 #include "larder/cache.h"
 #include "larder/snapshot.h"
@@ -86,6 +87,8 @@ class CacheCore {
   Status SetMany(std::span<const KeyValue> items, const WriteOptions& options);
   bool Delete(std::string_view key);
   void Clear();
+  // Removes the entries whose keys match `pattern`; returns how many were live.
+  size_t InvalidatePattern(const index::GlobPattern& pattern);
 
   // cache_load.cc
   Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,

@@ -137,6 +137,37 @@ bool CacheCore::Delete(std::string_view key) {
   return id != kNoNode && Live(shard.Entry(id));
 }
 
+size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
+  if (pattern.exact()) return Delete(pattern.literal_prefix()) ? 1 : 0;
+  const std::string& prefix = pattern.literal_prefix();
+  size_t live = 0;
+  std::vector<NodeId> matches;
+  for (const auto& shard : shards_) {
+    epoch::Guard guard;  // removed entries stay readable for the events below
+    RemovalList removed;
+    RemovalList* report = events_->Wants(kRemovalEvents) ? &removed : nullptr;
+    bool advance = false;
+    {
+      MutexLock lock(shard->mu);
+      matches.clear();
+      shard->ForEachLockFree([&](const EntryHeader* e) {
+        const std::string_view key = e->key();
+        if (key.substr(0, prefix.size()) != prefix || !pattern.Match(key)) return;
+        matches.push_back(shard->space_id(e));
+      });
+      for (NodeId id : matches) {
+        const std::string_view key = shard->Entry(id)->key();
+        if (Live(shard->Entry(id))) ++live;
+        shard->Remove(HashKey(key), key, RemovalCause::kExplicit, report);
+      }
+      if (!matches.empty()) advance = MaybeReclaim(*shard);
+    }
+    if (advance) AdvanceEpoch();
+    EmitRemovals(*shard, removed);
+  }
+  return live;
+}
+
 void CacheCore::Clear() {
   for (const auto& shard : shards_) {
     MutexLock lock(shard->mu);

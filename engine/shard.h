@@ -104,6 +104,7 @@ class alignas(64) Shard {
     return t->Find(hash, [&](NodeId id) { return KeyEquals(EntryAt(space_, id)->key(), key); });
   }
   EntryHeader* Entry(NodeId id) const noexcept { return EntryAt(space_, id); }
+  NodeId space_id(const EntryHeader* e) const noexcept { return space_.IdOf(e); }
   void Prefetch(uint64_t hash) const noexcept { table_.load(std::memory_order_acquire)->Prefetch(hash); }
   // Notes a hit on `e` for the eviction policy (lossy). Drains the buffer when it wraps and the
   // lock is free; never waits. Skipped for unbounded shards (they never evict) and for entries

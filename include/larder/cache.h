@@ -225,6 +225,13 @@ class Cache {
   size_t DeleteMany(std::span<const std::string_view> keys);
   // Removes every entry (one kClear event).
   void Clear();
+  // Removes every entry whose key matches `pattern`, in Redis glob syntax: * (any run), ? (any
+  // byte), [abc] [a-z] [^abc] (classes), \x (x itself). Returns how many live entries it removed
+  // (each reported as a kDelete event). Malformed patterns (unterminated [, empty class, reversed
+  // range, trailing \) are InvalidArgument naming the position; nothing is removed. Matching never
+  // backtracks (no blow-up on patterns like *a*a*a*b); a pattern without wildcards is a Delete.
+  // Cost: every key is visited, a shard at a time under its lock.
+  Result<size_t> InvalidatePattern(std::string_view pattern);
 
   // ---- Loading ----
 

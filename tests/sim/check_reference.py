@@ -6,7 +6,8 @@ decimal. A correct simulator reproduces both columns to within 0.1 point. This r
 named below (glimpse always; the larger ones too unless --quick) and compares.
 
 Usage: check_reference.py LARDER_SIM [TRACES_DIR] [--quick]
-TRACES_DIR defaults to $LARDER_TRACES, then <repo>/../shared/traces. Exits 77 (skipped) when no
+TRACES_DIR defaults to $LARDER_TRACES, then <repo>/../shared/traces, then /work/shared/traces
+(where the collection lives on the team's machines, for clones made elsewhere). Exits 77 (skipped) when no
 trace collection is found: the traces are read at run time, never copied into the repository.
 Prints a doctest-style summary line (one case per trace).
 """
@@ -55,6 +56,7 @@ def main(argv):
     if os.environ.get("LARDER_TRACES"):
         candidates.append(os.environ["LARDER_TRACES"])
     candidates.append(str(pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "traces"))
+    candidates.append("/work/shared/traces")
     traces = next((pathlib.Path(c) for c in candidates if (pathlib.Path(c) / "README.md").is_file()),
                   None)
     if traces is None:
