@@ -23,6 +23,7 @@ ALLOWED = {
     "tests/fuzz": {"larder", "snapshot", "index"},
     "tests/index": {"larder", "index"},
     "tests/loaders": {"larder"},
+    "tests/coord": {"larder"},
     "tests/record": {"larder"},
     "tests/integration": {"larder"},
 }
