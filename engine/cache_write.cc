@@ -139,7 +139,6 @@ bool CacheCore::Delete(std::string_view key) {
 
 size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
   if (pattern.exact()) return Delete(pattern.literal_prefix()) ? 1 : 0;
-  const std::string& prefix = pattern.literal_prefix();
   size_t live = 0;
   std::vector<NodeId> matches;
   for (const auto& shard : shards_) {
@@ -151,9 +150,7 @@ size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
       MutexLock lock(shard->mu);
       matches.clear();
       shard->ForEachLockFree([&](const EntryHeader* e) {
-        const std::string_view key = e->key();
-        if (key.substr(0, prefix.size()) != prefix || !pattern.Match(key)) return;
-        matches.push_back(shard->space_id(e));
+        if (pattern.Match(e->key())) matches.push_back(shard->space_id(e));
       });
       for (NodeId id : matches) {
         const std::string_view key = shard->Entry(id)->key();

@@ -215,7 +215,7 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   // Reads recorded before this write are older than it: apply them first, so the policy's
   // order matches the order things happened in. This must precede publication: once the entry
   // is in the table a reader may record it, and the policy must know a node before it is moved.
-  if (limits_.max_entries != 0 || limits_.max_bytes != 0) DrainReads();
+  if (bounded_) DrainReads();
   EntryHeader* e = Entry(id);
   Table* t = owned_table_.get();
   const std::string_view key = e->key();

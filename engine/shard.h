@@ -167,7 +167,6 @@ class alignas(64) Shard {
 
   // For tests: the policy's next victim (may reorder it), the table.
   NodeId PolicyVictim() REQUIRES(mu) { return policy_->Victim(); }
-  EvictionPolicy& policy() REQUIRES(mu) { return *policy_; }
   uint32_t table_capacity() const noexcept {
     return table_.load(std::memory_order_acquire)->capacity();
   }

@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <memory>
 #include <new>
-#include <string_view>
 
 #include "base/node_space.h"
 #include "larder/cache.h"
@@ -85,8 +84,6 @@ class EvictionPolicy {
   // again). May reorder nodes first (second chances, admission). kNoNode when nothing is tracked.
   virtual NodeId Victim() = 0;
   virtual size_t size() const = 0;
-  // Short name for diagnostics ("lru", "wtinylfu", "s3fifo").
-  virtual std::string_view name() const = 0;
 };
 
 // Nodes the policy may use for its own bookkeeping (list sentinels): how many, each 16 bytes.

@@ -50,7 +50,6 @@ class LruPolicy final : public PolicyBase {
     return list_.back();
   }
   size_t size() const override { return size_; }
-  std::string_view name() const override { return "lru"; }
 
  private:
   NodeList list_;

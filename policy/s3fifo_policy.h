@@ -55,7 +55,6 @@ class S3FifoPolicy final : public PolicyBase {
   void OnReplace(NodeId old, NodeId fresh, uint32_t hash) override;
   NodeId Victim() override;
   size_t size() const override { return size_; }
-  std::string_view name() const override { return "s3fifo"; }
 
   bool InMain(NodeId n) const noexcept { return PolicyBits(n) & kMain; }
   int Frequency(NodeId n) const noexcept { return (PolicyBits(n) >> 3) & 3; }

@@ -18,14 +18,11 @@ constexpr int kHashFloodThreshold = 6;      // candidates this frequent may win 
 WTinyLfuPolicy::WTinyLfuPolicy(const PolicyConfig& c)
     : PolicyBase(c), lists_{MakeList(0), MakeList(1), MakeList(2)}, capacity_(c.capacity) {
   if (capacity_ == 0) return;
-  const double share = std::clamp(c.window_share, 0.0, 1.0);
-  window_max_ = static_cast<uint64_t>(std::ceil(share * static_cast<double>(capacity_)));
-  protected_max_ = static_cast<uint64_t>(kProtectedShare *
-                                         static_cast<double>(capacity_ - window_max_));
   // Counts from the first request on: a cache that fills before its sketch exists forgets what
   // its first pass saw (on looping traces that costs several points of hit ratio).
   sketch_entries_ = c.expected_entries != 0 ? c.expected_entries : capacity_;
   sketch_.EnsureCapacity(sketch_entries_);
+  double share = c.window_share;
   switch (c.window) {
     case PolicyConfig::Window::kTuned:
       tuner_ = c.tuner;
@@ -35,10 +32,7 @@ WTinyLfuPolicy::WTinyLfuPolicy(const PolicyConfig& c)
         tuner_ = own_tuner_.get();
       }
       applied_share_ = tuner_->share_index();
-      window_max_ = static_cast<uint64_t>(
-          std::ceil(tuner_->share() * static_cast<double>(capacity_)));
-      protected_max_ = static_cast<uint64_t>(kProtectedShare *
-                                             static_cast<double>(capacity_ - window_max_));
+      share = tuner_->share();
       break;
     case PolicyConfig::Window::kHillClimbing:
       sample_period_ = 10 * std::max<uint64_t>(sketch_entries_, 64);
@@ -47,6 +41,17 @@ WTinyLfuPolicy::WTinyLfuPolicy(const PolicyConfig& c)
     case PolicyConfig::Window::kFixed:
       break;
   }
+  window_max_ = WindowFor(share);
+  protected_max_ = ProtectedFor(window_max_);
+}
+
+uint64_t WTinyLfuPolicy::WindowFor(double share) const {
+  return static_cast<uint64_t>(
+      std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(capacity_)));
+}
+
+uint64_t WTinyLfuPolicy::ProtectedFor(uint64_t window_max) const {
+  return static_cast<uint64_t>(kProtectedShare * static_cast<double>(capacity_ - window_max));
 }
 
 WTinyLfuPolicy::~WTinyLfuPolicy() = default;
@@ -208,7 +213,7 @@ NodeId WTinyLfuPolicy::Victim() {
 
 void WTinyLfuPolicy::RecordRequest(NodeId node, uint32_t hash, bool hit) {
   if (tuner_ != nullptr) {
-    tuner_->Record(hash, config_.traits.weight != nullptr ? Weight(node) : 1);
+    tuner_->Record(hash, Weight(node));
     const size_t share = tuner_->share_index();
     if (share != applied_share_) {
       applied_share_ = share;
@@ -245,16 +250,14 @@ void WTinyLfuPolicy::Climb() {
 
 void WTinyLfuPolicy::SetWindowShare(double share) {
   if (capacity_ == 0) return;
-  const uint64_t next = static_cast<uint64_t>(
-      std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(capacity_)));
+  const uint64_t next = WindowFor(share);
   if (next == window_max_) return;
   window_max_ = next;
   ResizeRegions();
 }
 
 void WTinyLfuPolicy::ResizeRegions() {
-  protected_max_ = static_cast<uint64_t>(kProtectedShare *
-                                         static_cast<double>(capacity_ - window_max_));
+  protected_max_ = ProtectedFor(window_max_);
   // Grow the window from the main region's least recent nodes.
   while (weight_[kWindow] < window_max_) {
     NodeId n = lists_[kProbation].back();

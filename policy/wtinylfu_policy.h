@@ -49,7 +49,6 @@ class WTinyLfuPolicy final : public PolicyBase {
   NodeId Victim() override;
   void Prepare(uint32_t hash) noexcept override { sketch_.Prefetch(hash); }
   size_t size() const override { return size_; }
-  std::string_view name() const override { return "wtinylfu"; }
 
   // Gives the window `share` (0..1) of the capacity now, moving nodes between regions.
   void SetWindowShare(double share);
@@ -83,6 +82,8 @@ class WTinyLfuPolicy final : public PolicyBase {
   void RecordRequest(NodeId node, uint32_t hash, bool hit);
   void Climb();
   void ResizeRegions();
+  uint64_t WindowFor(double share) const;          // the window's weight for a share of capacity
+  uint64_t ProtectedFor(uint64_t window_max) const;  // 80% of what the window leaves
 
   NodeList lists_[3];
   uint64_t weight_[3] = {0, 0, 0};

@@ -68,7 +68,6 @@ class OptSim {
   // weighted mode, the furthest ones until the new key fits (the usual greedy extension).
   HitCounts Run(uint64_t capacity, bool weighted) const;
   uint64_t unique_keys() const { return weights_.size(); }
-  uint64_t requests() const { return ids_.size(); }
 
  private:
   std::vector<uint32_t> ids_;
