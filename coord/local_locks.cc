@@ -1,8 +1,4 @@
 // In-process locks with unguessable tokens and expiry.
-#include <sys/random.h>
-
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,28 +7,11 @@
 #include <fmt/format.h>
 
 #include "larder/coord.h"
+#include "random_token.h"
 #include "striped_map.h"
 
 namespace larder {
 namespace {
-
-// 128 bits from the kernel's CSPRNG, as 32 hex digits.
-Result<std::string> NewToken() {
-  unsigned char bytes[16];
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Internal(fmt::format("getrandom failed: {}", std::strerror(errno)));
-    }
-    got += static_cast<size_t>(n);
-  }
-  std::string token;
-  token.reserve(32);
-  for (unsigned char b : bytes) token += fmt::format("{:02x}", b);
-  return token;
-}
 
 struct Held {
   std::string token;
@@ -47,7 +26,7 @@ class LocalLockService final : public LockService {
   Result<std::optional<std::string>> AcquireLock(std::string_view key, Duration ttl) override {
     Status s = CheckTtl(ttl);
     if (!s.ok()) return s;
-    Result<std::string> token = NewToken();
+    Result<std::string> token = coord::NewRandomToken();
     if (!token.ok()) return token.status();
     const int64_t now = clock_->NowNanos();
     return locks_.With(key, [&](auto& map, size_t&) -> std::optional<std::string> {

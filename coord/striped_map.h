@@ -30,6 +30,15 @@ class StripedMap {
     return fn(s.map, s.ops);
   }
 
+  // Runs fn(map, ops) under each stripe's lock in turn (never two locks at once).
+  template <typename Fn>
+  void ForEachStripe(Fn&& fn) {
+    for (Stripe& s : stripes_) {
+      std::lock_guard lock(s.mu);
+      fn(s.map, s.ops);
+    }
+  }
+
  private:
   struct Stripe {
     std::mutex mu;

@@ -58,6 +58,12 @@ Result<size_t> Cache::InvalidatePattern(std::string_view pattern) {
   if (!g.ok()) return g.status();
   return core_->InvalidatePattern(*g);
 }
+size_t Cache::InvalidateByTag(std::string_view tag) { return core_->InvalidateByTag(tag); }
+Result<std::vector<std::string>> Cache::Keys(std::string_view pattern, size_t limit) {
+  Result<index::GlobPattern> g = index::GlobPattern::Compile(pattern);
+  if (!g.ok()) return g.status();
+  return core_->Keys(*g, limit);
+}
 
 Result<std::string> Cache::GetOrSet(std::string_view key, const Fetcher& fetch,
                                     const WriteOptions& options) {

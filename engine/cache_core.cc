@@ -129,6 +129,7 @@ Result<std::unique_ptr<CacheCore>> CacheCore::Open(CacheOptions options) {
     limits.weigher = &core->options_.weigher;
     limits.window = o.window_adaptation;
     limits.tuner = core->tuner_.get();
+    limits.prefix_index = o.prefix_index;
     limits.min_capacity =
         static_cast<uint32_t>(std::min<uint64_t>(per_shard * 4 / 3 + 16, 1u << 30));
     Result<std::unique_ptr<Shard>> shard =

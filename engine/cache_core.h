@@ -89,6 +89,8 @@ class CacheCore {
   void Clear();
   // Removes the entries whose keys match `pattern`; returns how many were live.
   size_t InvalidatePattern(const index::GlobPattern& pattern);
+  std::vector<std::string> Keys(const index::GlobPattern& pattern, size_t limit);
+  size_t InvalidateByTag(std::string_view tag);
 
   // cache_load.cc
   Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,
@@ -133,7 +135,8 @@ class CacheCore {
   // One entry to restore from a snapshot.
   struct RestoreItem {
     uint64_t hash;
-    EntrySpec spec;
+    EntrySpec spec;    // spec.tags is set from `tags` when the item is written
+    std::string tags;  // encoded
   };
   // Writes each item whose key holds no entry that can still be served (fresh, or stale within
   // its window); such keys keep their current, newer value. Items are reordered (by shard).
@@ -191,8 +194,10 @@ class CacheCore {
     return d == kNever || !clock_->Reached(d);
   }
 
-  // Resolves `options` into an entry deadline and sliding ttl, or InvalidArgument.
-  Status ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec) const;
+  // Resolves `options` into an entry deadline, sliding ttl and tags, or InvalidArgument.
+  // spec->tags views *tags, which the caller keeps alive while it uses the spec.
+  Status ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec,
+                      std::string* tags) const;
   Status CheckSizes(std::string_view key, std::string_view value) const;
   // InvalidArgument when key + value outweigh the share of max_bytes of the shard for `hash`.
   Status CheckWeight(uint64_t hash, std::string_view key, std::string_view value) const;
@@ -206,6 +211,13 @@ class CacheCore {
   // advance first: the caller then calls AdvanceEpoch() after releasing the lock.
   bool MaybeReclaim(Shard& shard) REQUIRES(shard.mu);
   static void AdvanceEpoch();
+  // Appends the entries of `shard` whose keys match `pattern`: through the prefix index when
+  // the shard has one and the pattern a literal prefix, else by a scan.
+  static void Matching(Shard& shard, const index::GlobPattern& pattern, std::vector<NodeId>* out)
+      REQUIRES(shard.mu);
+  // Removes, shard by shard under its lock, the entries `select` appends; returns how many of
+  // them were live.
+  size_t RemoveMatching(const std::function<void(Shard&, std::vector<NodeId>*)>& select);
 
   // cache_load.cc helpers
   Result<std::string> LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,

@@ -44,12 +44,13 @@ Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_v
   EntrySpec spec;
   spec.key = key;
   spec.value = value;
+  std::string tags;
   const int64_t now = clock_->NowNanos();
   if (mode.stale) {
     spec.deadline = DeadlineAfter(now, mode.fresh_ttl);
     spec.stale_until = DeadlineAfter(now, mode.stale_ttl);
   } else {
-    s = ResolveWrite(mode.write, now, &spec);
+    s = ResolveWrite(mode.write, now, &spec, &tags);
     if (!s.ok()) return s;
   }
   return Write(hash, spec, event);
@@ -103,7 +104,8 @@ Result<std::string> CacheCore::GetOrSet(std::string_view key, const Fetcher& fet
   if (key.size() > kMaxKeySize) return CheckSizes(key, {});
   if (!fetch) return Status::InvalidArgument("fetch: empty function");
   EntrySpec probe;
-  Status s = ResolveWrite(options, 0, &probe);
+  std::string tags;
+  Status s = ResolveWrite(options, 0, &probe, &tags);
   if (!s.ok()) return s;
   std::string value;
   if (GetCopy(key, &value)) return value;

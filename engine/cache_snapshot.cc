@@ -7,6 +7,7 @@
 #include "base/hash.h"
 #include "engine/cache_core.h"
 #include "engine/wall_frame.h"
+#include "index/tag_index.h"
 #include "snapshot/store.h"
 
 namespace larder::internal {
@@ -28,6 +29,7 @@ Result<SnapshotInfo> CacheCore::SaveSnapshot(const std::string& dir,
   SnapshotStore::Writer* writer = save->writer.get();
   const WallFrame frame(*clock_);
   Status failed;
+  std::vector<std::string_view> tags;
   for (const auto& shard : shards_) {
     // One read section per shard: every entry seen stays readable; other shards reclaim freely.
     epoch::Guard guard;
@@ -42,7 +44,9 @@ Result<SnapshotInfo> CacheCore::SaveSnapshot(const std::string& dir,
       d.expires_at_ms = frame.ToWall(deadline);
       d.stale_until_ms = frame.ToWall(stale_until);
       d.sliding_ttl_ns = (e->flags & EntryHeader::kSliding) ? e->sliding_ttl() : 0;
-      failed = writer->Add(d);
+      tags.clear();
+      index::ForEachTag(e->tags(), [&](std::string_view t) { tags.push_back(t); });
+      failed = writer->Add(d, tags);
     });
     if (!failed.ok()) return failed;
   }
@@ -63,10 +67,15 @@ Result<LoadSnapshotResult> CacheCore::LoadSnapshot(const std::string& dir,
   SnapshotInfo* info = &found->info;
   // Pass 1: every batch is read and checked, and every entry must fit this cache, before
   // anything is written.
+  std::vector<std::string_view> tags;
+  std::string encoded;
   Status s = store->ForEachBatch(*info, [&](const BatchReader& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       const EntryData e = batch.entry(i);
+      tags.clear();
+      batch.ForEachTag(i, [&](std::string_view t) { tags.push_back(t); });
       Status fits = CheckFits(e.key, e.value);
+      if (fits.ok()) fits = index::EncodeTagViews(tags, &encoded);
       if (!fits.ok()) {
         return fits.WithContext(fmt::format("snapshot directory '{}': snapshot {}, batch {}, "
                                             "entry {}",
@@ -96,7 +105,10 @@ Result<LoadSnapshotResult> CacheCore::LoadSnapshot(const std::string& dir,
         continue;
       }
       item.hash = HashKey(e.key);
-      run.push_back(item);
+      tags.clear();
+      batch.ForEachTag(i, [&](std::string_view t) { tags.push_back(t); });
+      (void)index::EncodeTagViews(tags, &item.tags);  // checked in pass 1
+      run.push_back(std::move(item));
       if (run.size() == kRestoreRun) {
         Status r = Restore(run, &result.loaded, &result.kept);
         run.clear();
@@ -129,7 +141,8 @@ Status CacheCore::Restore(std::span<RestoreItem> items, uint64_t* written, uint6
     {
       MutexLock lock(shard.mu);
       for (; end < items.size() && &ShardFor(items[end].hash) == &shard; ++end) {
-        const RestoreItem& item = items[end];
+        RestoreItem& item = items[end];
+        item.spec.tags = item.tags;
         const uint64_t slot = shard.Find(item.hash, item.spec.key);
         if (slot != 0) {
           const EntryHeader* e = shard.Entry(Table::IdOf(slot));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/hash.h"
+#include "index/tag_index.h"
 
 namespace larder::internal {
 
@@ -20,7 +21,8 @@ Status CacheCore::CheckSizes(std::string_view key, std::string_view value) const
   return Status::OK();
 }
 
-Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec) const {
+Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySpec* spec,
+                               std::string* tags) const {
   const std::optional<Duration> ttl = options.ttl ? options.ttl : options_.default_ttl;
   if (options.ttl && options.ttl->count() <= 0) {
     return Status::InvalidArgument(
@@ -30,6 +32,12 @@ Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySp
     return Status::InvalidArgument(
         "sliding: expire-after-access needs a ttl (none given and no default_ttl)");
   }
+  tags->clear();
+  if (!options.tags.empty()) {
+    Status s = index::EncodeTags(options.tags, tags);
+    if (!s.ok()) return s;
+  }
+  spec->tags = *tags;
   spec->deadline = kNever;
   spec->sliding_ttl = 0;
   spec->pinned = options.pin;
@@ -97,14 +105,16 @@ Status CacheCore::Set(std::string_view key, std::string_view value, const WriteO
   spec.key = key;
   spec.value = value;
   const std::optional<Duration>& ttl = options.ttl ? options.ttl : options_.default_ttl;
-  s = ResolveWrite(options, ttl ? clock_->NowForDeadline(ttl->count()) : 0, &spec);
+  std::string tags;
+  s = ResolveWrite(options, ttl ? clock_->NowForDeadline(ttl->count()) : 0, &spec, &tags);
   if (!s.ok()) return s;
   return Write(HashKey(key), spec, EventType::kSet);
 }
 
 Status CacheCore::SetMany(std::span<const KeyValue> items, const WriteOptions& options) {
   EntrySpec probe;
-  Status s = ResolveWrite(options, 0, &probe);
+  std::string tags;
+  Status s = ResolveWrite(options, 0, &probe, &tags);
   if (!s.ok()) return s;
   for (size_t i = 0; i < items.size(); ++i) {
     s = CheckSizes(items[i].key, items[i].value);
@@ -137,10 +147,25 @@ bool CacheCore::Delete(std::string_view key) {
   return id != kNoNode && Live(shard.Entry(id));
 }
 
-size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
-  if (pattern.exact()) return Delete(pattern.literal_prefix()) ? 1 : 0;
+void CacheCore::Matching(Shard& shard, const index::GlobPattern& pattern,
+                         std::vector<NodeId>* out) {
+  const std::string& prefix = pattern.literal_prefix();
+  if (shard.has_prefix_index() && !prefix.empty()) {
+    const bool all = pattern.prefix_only();  // every key under the prefix matches
+    shard.ForEachWithPrefix(prefix, [&](std::string_view key, NodeId id) {
+      if (all || pattern.Match(key)) out->push_back(id);
+    });
+    return;
+  }
+  shard.ForEachLockFree([&](const EntryHeader* e) {
+    if (pattern.Match(e->key())) out->push_back(shard.space_id(e));
+  });
+}
+
+size_t CacheCore::RemoveMatching(
+    const std::function<void(Shard&, std::vector<NodeId>*)>& select) {
   size_t live = 0;
-  std::vector<NodeId> matches;
+  std::vector<NodeId> ids;
   for (const auto& shard : shards_) {
     epoch::Guard guard;  // removed entries stay readable for the events below
     RemovalList removed;
@@ -148,21 +173,56 @@ size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
     bool advance = false;
     {
       MutexLock lock(shard->mu);
-      matches.clear();
-      shard->ForEachLockFree([&](const EntryHeader* e) {
-        if (pattern.Match(e->key())) matches.push_back(shard->space_id(e));
-      });
-      for (NodeId id : matches) {
-        const std::string_view key = shard->Entry(id)->key();
-        if (Live(shard->Entry(id))) ++live;
-        shard->Remove(HashKey(key), key, RemovalCause::kExplicit, report);
+      ids.clear();
+      select(*shard, &ids);
+      for (NodeId id : ids) live += Live(shard->Entry(id)) ? 1 : 0;
+      if (!ids.empty()) {
+        shard->RemoveEntries(ids, RemovalCause::kExplicit, report);
+        advance = MaybeReclaim(*shard);
       }
-      if (!matches.empty()) advance = MaybeReclaim(*shard);
     }
     if (advance) AdvanceEpoch();
     EmitRemovals(*shard, removed);
   }
   return live;
+}
+
+size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
+  if (pattern.exact()) return Delete(pattern.literal_prefix()) ? 1 : 0;
+  return RemoveMatching([&](Shard& shard, std::vector<NodeId>* ids) {
+    shard.mu.AssertHeld();
+    Matching(shard, pattern, ids);
+  });
+}
+
+size_t CacheCore::InvalidateByTag(std::string_view tag) {
+  return RemoveMatching([&](Shard& shard, std::vector<NodeId>* ids) {
+    shard.mu.AssertHeld();
+    shard.CollectTagged(tag, ids);
+  });
+}
+
+std::vector<std::string> CacheCore::Keys(const index::GlobPattern& pattern, size_t limit) {
+  std::vector<std::string> keys;
+  std::vector<NodeId> ids;
+  for (const auto& shard : shards_) {
+    epoch::Guard guard;
+    ids.clear();
+    if (shard->has_prefix_index() && !pattern.literal_prefix().empty()) {
+      MutexLock lock(shard->mu);
+      Matching(*shard, pattern, &ids);
+    } else {
+      shard->ForEachLockFree([&](const EntryHeader* e) {
+        if (pattern.Match(e->key())) ids.push_back(shard->space_id(e));
+      });
+    }
+    for (NodeId id : ids) {
+      if (limit != 0 && keys.size() >= limit) return keys;
+      const EntryHeader* e = shard->Entry(id);
+      if (Live(e)) keys.emplace_back(e->key());
+    }
+  }
+  return keys;
 }
 
 void CacheCore::Clear() {

@@ -9,7 +9,10 @@
 //                kStale     int64 stale_until, atomic<int64> retry_at
 //                kExternal  char* value (malloc'd; for values too big for a slab object)
 //                kWeighed   uint64 weight (from CacheOptions::weigher)
-//              then the key bytes, then the value bytes (unless kExternal).
+//                kTagged    uint32 size of the encoded tags, uint32 unused
+//                kOrdered   the entry's handle in the shard's prefix index (shard lock)
+//              then the key bytes, then the value bytes (unless kExternal), then the encoded
+//              tags (kTagged; index/tag_index.h).
 //
 // Invariants: everything but `deadline` (and retry_at), the hooks and `state` is immutable once
 // the entry is published in the table, so lock-free readers need no synchronization to read
@@ -44,7 +47,8 @@ inline int64_t DeadlineAfter(int64_t now, int64_t ttl) noexcept {
 
 struct EntryHeader {
   // kPinned: never evicted, not counted towards the bounds, not tracked by the policy.
-  enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4, kWeighed = 8, kPinned = 16 };
+  enum Flag : uint8_t { kSliding = 1, kStale = 2, kExternal = 4, kWeighed = 8, kPinned = 16, kTagged = 32,
+               kOrdered = 64 };
   // `state` (policy/eviction_policy.h): kLinked = in the table (and the policy unless pinned);
   // kSkipReads = readers need not record reads of it; the policy owns the upper bits.
   enum State : uint8_t { kLinked = kNodeLinked, kSkipReads = kNodeSkipReads };
@@ -63,12 +67,14 @@ struct EntryHeader {
 
   static size_t ExtensionBytes(uint8_t flags) noexcept {
     return ((flags & kSliding) ? 8 : 0) + ((flags & kStale) ? 16 : 0) +
-           ((flags & kExternal) ? 8 : 0) + ((flags & kWeighed) ? 8 : 0);
+           ((flags & kExternal) ? 8 : 0) + ((flags & kWeighed) ? 8 : 0) +
+           ((flags & kTagged) ? 8 : 0) + ((flags & kOrdered) ? 8 : 0);
   }
   // Bytes of the whole entry as allocated in a slab object.
-  static size_t AllocationSize(uint8_t flags, size_t key_size, size_t value_size) noexcept {
+  static size_t AllocationSize(uint8_t flags, size_t key_size, size_t value_size,
+                               size_t tags_size) noexcept {
     return sizeof(EntryHeader) + ExtensionBytes(flags) + key_size +
-           ((flags & kExternal) ? 0 : value_size);
+           ((flags & kExternal) ? 0 : value_size) + tags_size;
   }
 
   char* ext() noexcept { return reinterpret_cast<char*>(this + 1); }
@@ -95,6 +101,9 @@ struct EntryHeader {
     return ext() + ((flags & kSliding) ? 8 : 0) + ((flags & kStale) ? 16 : 0);
   }
   char* weight_slot() noexcept { return external_slot() + ((flags & kExternal) ? 8 : 0); }
+  char* tags_slot() noexcept { return weight_slot() + ((flags & kWeighed) ? 8 : 0); }
+  // REQUIRES: kOrdered. Written and read only under the shard lock; readers never look.
+  char* order_slot() noexcept { return tags_slot() + ((flags & kTagged) ? 8 : 0); }
   // The weigher's weight (REQUIRES: kWeighed).
   uint64_t stored_weight() const noexcept {
     uint64_t w;
@@ -111,6 +120,13 @@ struct EntryHeader {
   std::string_view key() const noexcept { return {key_data(), key_size}; }
   std::string_view value() const noexcept {
     return {(flags & kExternal) ? external_value() : key_data() + key_size, value_size};
+  }
+  // The encoded tags (index/tag_index.h); empty unless kTagged.
+  std::string_view tags() const noexcept {
+    if (!(flags & kTagged)) return {};
+    uint32_t n;
+    std::memcpy(&n, const_cast<EntryHeader*>(this)->tags_slot(), sizeof n);
+    return {key_data() + key_size + ((flags & kExternal) ? 0 : value_size), n};
   }
   // When the entry may be physically removed: the end of its stale window, else its deadline.
   int64_t removal_deadline() const noexcept {

@@ -30,6 +30,7 @@ Shard::Shard(Arena* arena, const ShardLimits& limits)
       alloc_(arena) {
   owned_table_ = std::make_unique<Table>(std::max<uint32_t>(limits.min_capacity, 16));
   table_.store(owned_table_.get(), std::memory_order_release);
+  if (limits.prefix_index) prefixes_ = std::make_unique<index::PrefixIndex>();
 }
 
 Result<std::unique_ptr<Shard>> Shard::Create(Arena* arena, SlabAllocator& sentinels,
@@ -140,10 +141,13 @@ Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
     if (custom_weight == 0) flags |= EntryHeader::kPinned;
   }
   if (spec.pinned) flags |= EntryHeader::kPinned;
-  size_t size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size());
+  if (!spec.tags.empty()) flags |= EntryHeader::kTagged;
+  if (limits_.prefix_index) flags |= EntryHeader::kOrdered;
+  const size_t tags_size = spec.tags.size();
+  size_t size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size(), tags_size);
   if (size > SlabAllocator::kMaxObjectSize) {
     flags |= EntryHeader::kExternal;
-    size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size());
+    size = EntryHeader::AllocationSize(flags, spec.key.size(), spec.value.size(), tags_size);
   }
   char* external = nullptr;
   if (flags & EntryHeader::kExternal) {
@@ -183,11 +187,24 @@ Result<NodeId> Shard::NewEntry(const EntrySpec& spec) {
     std::memcpy(ext, &custom_weight, sizeof custom_weight);
     ext += 8;
   }
+  if (flags & EntryHeader::kTagged) {
+    const uint32_t n = static_cast<uint32_t>(tags_size);
+    std::memcpy(ext, &n, sizeof n);
+    std::memset(ext + sizeof n, 0, 8 - sizeof n);
+    ext += 8;
+  }
+  if (flags & EntryHeader::kOrdered) {
+    std::memset(ext, 0, 8);  // the handle, set when the entry is published
+    ext += 8;
+  }
   // Empty views may carry a null pointer; memcpy from null is undefined even for 0 bytes.
   if (!spec.key.empty()) std::memcpy(ext, spec.key.data(), spec.key.size());
+  ext += spec.key.size();
   if (!(flags & EntryHeader::kExternal) && !spec.value.empty()) {
-    std::memcpy(ext + spec.key.size(), spec.value.data(), spec.value.size());
+    std::memcpy(ext, spec.value.data(), spec.value.size());
+    ext += spec.value.size();
   }
+  if (tags_size != 0) std::memcpy(ext, spec.tags.data(), tags_size);
   return *id;
 }
 
@@ -252,6 +269,7 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
     } else {
       wheel_->Cancel(old);
     }
+    IndexReplace(o, old, e, id);
     Retire(old, RemovalCause::kReplaced, nullptr);  // kSet reports it
     weight_ = weight_ - Weight(o->key_size, o->value_size) + weight;
     EnforceBounds(removed);
@@ -260,6 +278,7 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   }
   if (bounded_) policy_->Prepare(hash32);  // overlaps the policy's loads with Insert's probe
   Insert(hash, id);
+  IndexInsert(e, id);
   // From here on, drained reads of it reach the policy.
   if (!pinned) {
     Count(e);
@@ -303,9 +322,60 @@ void Shard::Unlink(NodeId id, RemovalCause cause, RemovalList* removed) {
     Uncount(e);
   }
   wheel_->Cancel(id);
+  IndexErase(e, id);
   --live_;
   weight_ -= Weight(e->key_size, e->value_size);
   Retire(id, cause, removed);
+}
+
+namespace {
+
+index::PrefixIndex::Handle OrderHandle(EntryHeader* e) {
+  index::PrefixIndex::Handle h;
+  std::memcpy(static_cast<void*>(&h), e->order_slot(), sizeof h);
+  return h;
+}
+void SetOrderHandle(EntryHeader* e, index::PrefixIndex::Handle h) {
+  std::memcpy(e->order_slot(), static_cast<const void*>(&h), sizeof h);
+}
+
+}  // namespace
+
+void Shard::IndexInsert(EntryHeader* e, NodeId id) {
+  if (prefixes_ != nullptr) SetOrderHandle(e, prefixes_->Insert(e->key(), id));
+  index::ForEachTag(e->tags(), [&](std::string_view tag) {
+    mu.AssertHeld();
+    tags_.Add(tag, id);
+  });
+}
+
+void Shard::IndexErase(EntryHeader* e, NodeId id) {
+  if (prefixes_ != nullptr) prefixes_->Erase(OrderHandle(e));
+  index::ForEachTag(e->tags(), [&](std::string_view tag) {
+    mu.AssertHeld();
+    tags_.Remove(tag, id);
+  });
+}
+
+void Shard::IndexReplace(EntryHeader* old_entry, NodeId old_id, EntryHeader* e, NodeId id) {
+  if (prefixes_ != nullptr) {
+    const index::PrefixIndex::Handle h = OrderHandle(old_entry);
+    index::PrefixIndex::Replace(h, e->key(), id);
+    SetOrderHandle(e, h);
+  }
+  index::ForEachTag(old_entry->tags(), [&](std::string_view tag) {
+    mu.AssertHeld();
+    tags_.Remove(tag, old_id);
+  });
+  index::ForEachTag(e->tags(), [&](std::string_view tag) {
+    mu.AssertHeld();
+    tags_.Add(tag, id);
+  });
+}
+
+void Shard::RemoveEntries(std::span<const NodeId> ids, RemovalCause cause, RemovalList* removed) {
+  for (NodeId id : ids) RemoveNode(id, cause, removed);
+  PublishCounts();
 }
 
 void Shard::Retire(NodeId id, RemovalCause cause, RemovalList* removed) {

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,8 @@
 #include "engine/entry.h"
 #include "engine/read_buffer.h"
 #include "engine/table.h"
+#include "index/prefix_index.h"
+#include "index/tag_index.h"
 #include "larder/cache.h"
 #include "larder/events.h"
 #include "policy/eviction_policy.h"
@@ -50,6 +53,8 @@ struct ShardLimits {
   WindowTuner* tuner = nullptr;  // the cache's, for kTuned W-TinyLFU; outlives the shard
   // Weights for max_bytes; null = Weight(key, value). Outlives the shard.
   const Weigher* weigher = nullptr;
+  // Keep the keys in order too (index/prefix_index.h), for pattern invalidation by prefix.
+  bool prefix_index = false;
 };
 
 // What a new entry holds; see entry.h for the layout.
@@ -60,6 +65,7 @@ struct EntrySpec {
   int64_t sliding_ttl = 0;       // > 0 makes a sliding entry
   int64_t stale_until = kNever;  // != kNever makes a stale-capable entry
   bool pinned = false;
+  std::string_view tags;  // encoded (index/tag_index.h); empty = untagged
 };
 
 // An entry taken out of the table by a write, with why. Its memory stays readable until the
@@ -144,8 +150,24 @@ class alignas(64) Shard {
   // Removes the entry stored under `key`, live or expired; returns its id or kNoNode.
   NodeId Remove(uint64_t hash, std::string_view key, RemovalCause cause, RemovalList* removed)
       REQUIRES(mu);
+  // Removes each of `ids` (entries in the table, live or expired).
+  void RemoveEntries(std::span<const NodeId> ids, RemovalCause cause, RemovalList* removed)
+      REQUIRES(mu);
   // Removes every entry.
   void RemoveAll(RemovalCause cause, RemovalList* removed) REQUIRES(mu);
+  // Whether the shard keeps its keys in order (ShardLimits::prefix_index).
+  bool has_prefix_index() const noexcept { return limits_.prefix_index; }
+  // Calls fn(std::string_view key, NodeId id) for each entry whose key starts with `prefix`.
+  // REQUIRES: has_prefix_index(); fn must not change the shard.
+  template <typename Fn>
+  void ForEachWithPrefix(std::string_view prefix, Fn&& fn) const REQUIRES(mu) {
+    prefixes_->ForEachWithPrefix(prefix, std::forward<Fn>(fn));
+  }
+  // Appends the entries written with `tag` to *out.
+  void CollectTagged(std::string_view tag, std::vector<NodeId>* out) const REQUIRES(mu) {
+    tags_.Collect(tag, out);
+  }
+  size_t tag_count() const REQUIRES(mu) { return tags_.tag_count(); }
   // Removes entries whose removal deadline has passed at `now`.
   void Expire(int64_t now, RemovalList* removed) REQUIRES(mu);
   // Applies recorded reads to the eviction policy.
@@ -185,6 +207,12 @@ class alignas(64) Shard {
   // Counts the removal and queues `id` for reclamation (already out of table, policy, wheel).
   void Retire(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
   void EnforceBounds(RemovalList* removed) REQUIRES(mu);
+  // Secondary indexes (ordered keys, tags): an entry enters them with the table and leaves them
+  // with it; a replacement takes over its predecessor's places.
+  void IndexInsert(EntryHeader* e, NodeId id) REQUIRES(mu);
+  void IndexErase(EntryHeader* e, NodeId id) REQUIRES(mu);
+  void IndexReplace(EntryHeader* old_entry, NodeId old_id, EntryHeader* e, NodeId id)
+      REQUIRES(mu);
   void Rebuild(uint32_t live_target) REQUIRES(mu);
   void FreeEntry(NodeId id) REQUIRES(mu);
   void PublishCounts() REQUIRES(mu) {
@@ -256,6 +284,8 @@ class alignas(64) Shard {
   std::deque<std::pair<std::unique_ptr<Table>, uint64_t>> retired_tables_ GUARDED_BY(mu);
 
   std::map<std::string, std::shared_ptr<Flight>, std::less<>> flights_ GUARDED_BY(mu);
+  std::unique_ptr<index::PrefixIndex> prefixes_ GUARDED_BY(mu);  // set when prefix_index
+  index::TagIndex tags_ GUARDED_BY(mu);
 };
 
 }  // namespace larder

@@ -94,6 +94,9 @@ Result<GlobPattern> GlobPattern::Compile(std::string_view pattern) {
     g.segments_.push_back(std::move(current));
   }
   g.exact_ = !any_wild;
+  // "literal*" (stars after the literal collapse into one): every key under the prefix matches.
+  g.prefix_only_ = g.trailing_star_ && !g.leading_star_ && g.segments_.size() == 2 &&
+                   g.segments_.front().size() == g.prefix_.size() && g.segments_.back().empty();
   return g;
 }
 
@@ -106,6 +109,7 @@ bool GlobPattern::SegmentAt(const Segment& s, std::string_view key, size_t at) c
 }
 
 bool GlobPattern::Match(std::string_view key) const noexcept {
+  if (prefix_only_) return key.starts_with(prefix_);
   // No star: one segment, the whole key.
   if (segments_.size() == 1 && !leading_star_ && !trailing_star_) {
     return segments_[0].size() == key.size() && SegmentAt(segments_[0], key, 0);

@@ -39,6 +39,9 @@ class GlobPattern {
   const std::string& literal_prefix() const noexcept { return prefix_; }
   // True when the pattern has no wildcard at all (it matches one key: the prefix).
   bool exact() const noexcept { return exact_; }
+  // True when the pattern is its literal prefix then `*`: it matches exactly the keys that start
+  // with the prefix.
+  bool prefix_only() const noexcept { return prefix_only_; }
   const std::string& text() const noexcept { return text_; }
 
  private:
@@ -62,6 +65,7 @@ class GlobPattern {
   std::string text_;
   std::string prefix_;
   bool exact_ = false;
+  bool prefix_only_ = false;
   bool leading_star_ = false;   // the pattern starts with *
   bool trailing_star_ = false;  // the pattern ends with *
   std::vector<Segment> segments_;  // the pieces between stars, in order

@@ -12,6 +12,7 @@
 #include "plot.h"
 #include "record_suite.h"
 #include "eviction_suite.h"
+#include "invalidation_suite.h"
 #include "snapshot_suite.h"
 #include "report.h"
 #include "suite.h"
@@ -95,6 +96,7 @@ int RunBenchmarks(const BenchOptions& options) {
                       options.eviction_capacity},
                      &results);
   }
+  if (options.invalidation) RunInvalidationSuite({}, &results);
 
   const ReportContext context{options.systems, options.mixes, options.thread_counts,
                               options.seconds, options.reps};

@@ -22,6 +22,7 @@ struct BenchOptions {
   bool record = true;
   bool snapshot = true;
   bool eviction = true;
+  bool invalidation = true;
   uint64_t eviction_capacity = 1'000'000;
   uint64_t snapshot_entries = 10'000'000;
   // Also rewrite the results section of docs_dir/benchmarks.md and copy the chart there.

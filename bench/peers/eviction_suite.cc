@@ -133,11 +133,7 @@ ThroughputRow RunCell(const System& system, Target* target, int threads,
     row.failed_ops += failed;
     rates.push_back(static_cast<double>(total) / seconds);
   }
-  std::sort(rates.begin(), rates.end());
-  const size_t n = rates.size();
-  row.ops_per_sec = n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
-  row.ops_per_sec_min = rates.front();
-  row.ops_per_sec_max = rates.back();
+  SetRates(std::move(rates), &row);
   std::printf("  %-16s %d threads %8.3f M inserts/s  [%.3f .. %.3f]\n", system.name, threads,
               row.ops_per_sec / 1e6, row.ops_per_sec_min / 1e6, row.ops_per_sec_max / 1e6);
   std::fflush(stdout);

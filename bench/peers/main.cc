@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> systems = AllSystemNames();
   std::vector<std::string> workloads = DefaultMixNames();
   std::vector<int> threads = {1, 2};
-  std::vector<std::string> suites = {"throughput", "memory", "record", "snapshot", "eviction"};
+  std::vector<std::string> suites = {"throughput", "memory", "record", "snapshot", "eviction",
+                                     "invalidation"};
   bool update_docs = false;
   std::string docs_dir = "docs";
   std::string memory_child;
@@ -88,9 +89,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--suites", suites,
-                 "Suites to run: throughput, memory, record, snapshot, eviction")
+                 "Suites to run: throughput, memory, record, snapshot, eviction, invalidation")
       ->delimiter(',')
-      ->check(CLI::IsMember({"throughput", "memory", "record", "snapshot", "eviction"}))
+      ->check(CLI::IsMember(
+          {"throughput", "memory", "record", "snapshot", "eviction", "invalidation"}))
       ->capture_default_str();
   app.add_flag("--update-docs", update_docs,
                "Rewrite the results section of DOCS/benchmarks.md and copy the chart there");
@@ -120,6 +122,8 @@ int main(int argc, char** argv) {
     options.record = std::find(suites.begin(), suites.end(), "record") != suites.end();
     options.snapshot = std::find(suites.begin(), suites.end(), "snapshot") != suites.end();
     options.eviction = std::find(suites.begin(), suites.end(), "eviction") != suites.end();
+    options.invalidation =
+        std::find(suites.begin(), suites.end(), "invalidation") != suites.end();
     options.snapshot_entries = snapshot_entries;
     if (quick && app.count("--snapshot-entries") == 0) options.snapshot_entries = 1'000'000;
     options.update_docs = update_docs;

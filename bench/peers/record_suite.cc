@@ -122,11 +122,7 @@ ThroughputRow TimeBulk(const std::string& system, const std::string& workload, i
     if (foreign > kNoisyForeignShare) ++row.noisy_reps;
     rates.push_back(static_cast<double>(records) / seconds);
   }
-  std::sort(rates.begin(), rates.end());
-  const size_t n = rates.size();
-  row.ops_per_sec = n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
-  row.ops_per_sec_min = rates.front();
-  row.ops_per_sec_max = rates.back();
+  SetRates(std::move(rates), &row);
   std::printf("  %-12s %-18s %8.3f M records/s  [%.3f .. %.3f]\n", system.c_str(),
               workload.c_str(), row.ops_per_sec / 1e6, row.ops_per_sec_min / 1e6,
               row.ops_per_sec_max / 1e6);

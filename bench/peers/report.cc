@@ -185,6 +185,60 @@ void AddEvictionTables(const Results& results, const ReportContext& context,
   tables->push_back(std::move(t));
 }
 
+// The invalidation suite: time per call and ratios between the ways of removing the same keys.
+void AddInvalidationTables(const Results& results, std::vector<Table>* tables) {
+  if (results.invalidation.empty()) return;
+  const auto find = [&](const char* system, const char* workload) -> const ThroughputRow* {
+    for (const ThroughputRow& r : results.invalidation) {
+      if (r.system == system && r.workload == workload) return &r;
+    }
+    return nullptr;
+  };
+  Table t;
+  t.title = "Invalidation: 1M keys in 100 groups, removing one group (1%); median of the runs, "
+            "min-max in brackets";
+  t.header = {"what", "system", "time", "ns per key", "compared"};
+  const ThroughputRow* base = find("larder_prefix_index", "pattern");
+  const ThroughputRow* tag = find("larder_tag", "tag");
+  const ThroughputRow* set_plain = find("larder", "set");
+  struct Cell {
+    const char* workload;
+    const char* system;
+    const char* what;
+    const ThroughputRow* versus;
+  };
+  const Cell cells[] = {
+      {"pattern", "larder_prefix_index", "InvalidatePattern(\"group:42:*\")", nullptr},
+      {"pattern", "larder_scan", "the same, no prefix index", base},
+      {"pattern", "redis_scan", "SCAN MATCH + UNLINK", base},
+      {"tag", "larder_tag", "InvalidateByTag(\"tag:42\")", nullptr},
+      {"tag", "larder_delete", "Delete of the same 10,000 keys", tag},
+      {"set", "larder", "Set of 1M new keys", nullptr},
+      {"set", "larder_prefix_index", "the same, with the prefix index", set_plain},
+  };
+  const uint64_t group = 10'000;
+  for (const Cell& c : cells) {
+    const ThroughputRow* r = find(c.system, c.workload);
+    if (r == nullptr || r->ops_per_sec <= 0) continue;
+    const bool per_call = std::string_view(c.workload) != "set";
+    const auto ms = [&](double ops) { return 1e3 * static_cast<double>(group) / ops; };
+    std::string time = per_call ? Format("%.2f ms", ms(r->ops_per_sec)) + " [" +
+                                      Format("%.2f", ms(r->ops_per_sec_max)) + "-" +
+                                      Format("%.2f", ms(r->ops_per_sec_min)) + "]"
+                                : Format("%.2f s", 1e6 / r->ops_per_sec);
+    std::string ratio = "-";
+    if (c.versus != nullptr && c.versus->ops_per_sec > 0) {
+      // How many times longer this way takes than the row it is compared with.
+      ratio = Format("%.1fx slower", c.versus->ops_per_sec / r->ops_per_sec);
+    }
+    t.rows.push_back({c.what, c.system, time, Format("%.0f", 1e9 / r->ops_per_sec), ratio});
+  }
+  t.note = "Pattern rows: larder_scan and redis_scan are compared with the prefix index; the "
+           "Delete row with InvalidateByTag; the indexed Set row with plain Set. Redis runs as a "
+           "local server (loopback, SCAN COUNT 1000).";
+  tables->push_back(std::move(t));
+}
+
 }  // namespace
 
 std::vector<Table> BuildTables(const Results& results, const ReportContext& context) {
@@ -271,6 +325,7 @@ std::vector<Table> BuildTables(const Results& results, const ReportContext& cont
   AddRecordTables(results, context, &tables);
   AddSnapshotTables(results, &tables);
   AddEvictionTables(results, context, &tables);
+  AddInvalidationTables(results, &tables);
   return tables;
 }
 
@@ -298,6 +353,7 @@ void WriteJsonFiles(const Results& results, const MachineInfo& machine,
   for (const ThroughputRow& r : results.record) add(r, "record");
   for (const ThroughputRow& r : results.snapshot) add(r, "snapshot");
   for (const ThroughputRow& r : results.eviction) add(r, "eviction");
+  for (const ThroughputRow& r : results.invalidation) add(r, "invalidation");
   for (const MemoryRow& m : results.snapshot_size) {
     rows.push_back({{"suite", "snapshot"},
                     {"system", m.system},

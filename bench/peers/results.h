@@ -1,6 +1,7 @@
 // The rows the suites produce; report.cc turns them into tables, JSON and a plot.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,16 @@ struct ThroughputRow {
   int noisy_reps = 0;
 };
 
+// Sets row->ops_per_sec to the median of `rates` (ops per second of each repetition) and the
+// min and max beside it. REQUIRES: rates is not empty.
+inline void SetRates(std::vector<double> rates, ThroughputRow* row) {
+  std::sort(rates.begin(), rates.end());
+  const size_t n = rates.size();
+  row->ops_per_sec = n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
+  row->ops_per_sec_min = rates.front();
+  row->ops_per_sec_max = rates.back();
+}
+
 // A repetition during which other processes took more than this share of all CPUs' time is
 // noisy: it is retried, and flagged if it stays noisy.
 inline constexpr double kNoisyForeignShare = 0.10;
@@ -52,6 +63,8 @@ struct Results {
   std::vector<MemoryRow> snapshot_size;
   // The eviction suite: inserts of new keys into full caches (ops = inserts).
   std::vector<ThroughputRow> eviction;
+  // The invalidation suite (ops = keys removed, or written, per second; one thread).
+  std::vector<ThroughputRow> invalidation;
 };
 
 }  // namespace larder::bench

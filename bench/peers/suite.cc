@@ -73,11 +73,7 @@ ThroughputRow MeasureThroughput(Peer& peer, const std::string& system, const std
     row.failed_ops += r.failed_ops;
     *checksum += r.checksum;
   }
-  std::sort(rates.begin(), rates.end());
-  const size_t n = rates.size();
-  row.ops_per_sec = n % 2 == 1 ? rates[n / 2] : (rates[n / 2 - 1] + rates[n / 2]) / 2;
-  row.ops_per_sec_min = rates.front();
-  row.ops_per_sec_max = rates.back();
+  SetRates(std::move(rates), &row);
   if (latency.count() > 0) {
     row.p50_ns = tsc.ToNanos(latency.Percentile(0.50));
     row.p99_ns = tsc.ToNanos(latency.Percentile(0.99));

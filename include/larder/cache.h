@@ -37,6 +37,8 @@ inline constexpr size_t kMaxKeySize = 65535;
 inline constexpr size_t kMaxValueSize = size_t{512} << 20;
 // Accounting weight of one entry: key + value + this overhead (see docs/design.md).
 inline constexpr size_t kEntryOverhead = 48;
+inline constexpr size_t kMaxTags = 64;
+inline constexpr size_t kMaxTagSize = 255;
 
 // Which entries a bounded cache gives up (docs/eviction.md compares them on real traces).
 enum class EvictionPolicyKind : uint8_t {
@@ -81,6 +83,10 @@ struct CacheOptions {
   size_t exact_order_below = 2048;
   // W-TinyLFU only (docs/decisions/0012-w-tinylfu.md compares the choices on real traces).
   WindowAdaptation window_adaptation = WindowAdaptation::kTuned;
+  // Keep every shard's keys in order too, so that InvalidatePattern and Keys visit only the keys
+  // under a pattern's literal prefix ("companies:list:*" reads the companies:list: keys, not the
+  // cache). Costs about 64 bytes and an O(log n) tree update per write (docs/invalidation.md).
+  bool prefix_index = false;
   // Time source; null = SystemClock(). Tests pass a ManualClock.
   std::shared_ptr<Clock> clock{};
   // Period of the background maintenance thread (expiry, eviction bookkeeping, memory
@@ -105,6 +111,9 @@ struct WriteOptions {
   // Never evicted and not counted towards max_entries / max_bytes (expiry and explicit removal
   // still apply). For entries the application cannot do without.
   bool pin = false;
+  // Labels for InvalidateByTag (for example "company:42", "lists"). At most kMaxTags per entry,
+  // each 1..kMaxTagSize bytes; duplicates count once. A rewrite of the key replaces its tags.
+  std::vector<std::string> tags{};
 };
 
 struct KeyValue {
@@ -230,8 +239,19 @@ class Cache {
   // (each reported as a kDelete event). Malformed patterns (unterminated [, empty class, reversed
   // range, trailing \) are InvalidArgument naming the position; nothing is removed. Matching never
   // backtracks (no blow-up on patterns like *a*a*a*b); a pattern without wildcards is a Delete.
-  // Cost: every key is visited, a shard at a time under its lock.
+  // Cost: with CacheOptions::prefix_index, the keys under the pattern's literal prefix (the part
+  // before its first wildcard); without it, or when the pattern starts with a wildcard, every
+  // key. Either way a shard at a time, under its lock.
   Result<size_t> InvalidatePattern(std::string_view pattern);
+  // The live keys matching `pattern` (syntax and errors as InvalidatePattern), at most `limit`
+  // of them (0 = all), in no particular order. Removes nothing: a dry run of InvalidatePattern.
+  // Visits what InvalidatePattern visits (under each shard's lock when it uses the prefix index,
+  // else without locks), so keys written meanwhile may or may not be listed.
+  Result<std::vector<std::string>> Keys(std::string_view pattern, size_t limit = 0);
+  // Removes every entry written with `tag` in WriteOptions::tags; returns how many live entries
+  // it removed (each a kDelete event). Cost: the tagged entries only (each shard keeps an index
+  // from tag to entries). An unknown tag removes nothing.
+  size_t InvalidateByTag(std::string_view tag);
 
   // ---- Loading ----
 
@@ -280,6 +300,9 @@ class Cache {
   // Subscribes `listener` to the events in `mask` (see events.h for delivery rules).
   [[nodiscard]] Subscription Subscribe(EventListener listener, EventMask mask = kAllEvents);
   CacheStats GetStats() const;
+  // GetStats() as Prometheus text (CacheStats::ToPrometheus), labelled cache="<cache_name>"
+  // when a name is given: what a /metrics endpoint serves.
+  std::string ExportPrometheus(std::string_view cache_name = {}) const;
   // Zeroes hits, misses, removals, loads and their kin; entries and bytes are untouched.
   void ResetStats();
   // Stored entries, including expired ones not yet removed.

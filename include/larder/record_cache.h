@@ -213,6 +213,11 @@ struct RecordCacheStats {
   uint64_t full_syncs = 0;
   uint64_t sync_joins = 0;      // Sync calls that waited for a sync already running
   uint64_t memory_bytes = 0;    // summed entry weights of records and index entries
+
+  // Prometheus text exposition format (version 0.0.4): metric families named
+  // larder_record_cache_<field>, each sample labelled cache="<cache_name>" when a name is given;
+  // counters end in _total, the index sizes carry an index label.
+  std::string ToPrometheus(std::string_view cache_name = {}) const;
 };
 
 class RecordCache {
@@ -320,6 +325,8 @@ class RecordCache {
 
   [[nodiscard]] Subscription Subscribe(RecordListener listener, uint32_t mask = kAllRecordEvents);
   RecordCacheStats GetStats() const;
+  // GetStats() as Prometheus text, labelled with the cache's name (for a /metrics endpoint).
+  std::string ExportPrometheus() const;
   // Zeroes hits, misses, loads and their kin (syncs never reset them).
   void ResetStats();
   const std::shared_ptr<const Schema>& schema() const noexcept;

@@ -3,8 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "larder/cache.h"
 
@@ -27,6 +30,29 @@ struct ManualCache {
 
   std::shared_ptr<ManualClock> clock;
   std::unique_ptr<Cache> cache;
+};
+
+// The keys of the events in `mask`, collected from whichever thread emits them.
+class EventKeys {
+ public:
+  EventKeys(Cache& cache, EventMask mask)
+      : sub_(cache.Subscribe(
+            [this](const CacheEvent& ev) {
+              std::lock_guard lock(mu_);
+              keys_.emplace_back(ev.key);
+            },
+            mask)) {}
+  std::vector<std::string> Sorted() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out = keys_;
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> keys_;
+  Subscription sub_;  // last: unsubscribed before the members it writes go
 };
 
 inline constexpr Duration kSec = std::chrono::seconds(1);

@@ -84,4 +84,16 @@ TEST_CASE("Stats: Prometheus text has one typed family per field and labels ever
   CHECK(c->GetStats().ToPrometheus().find("larder_cache_hits_total 1\n") != std::string::npos);
 }
 
+TEST_CASE("Stats: ExportPrometheus is the stats' text, with tag and pattern removals counted") {
+  testing::ManualCache c;
+  REQUIRE(c->Set("a", "1", {.tags = {"t"}}).ok());
+  REQUIRE(c->Set("b:1", "1").ok());
+  CHECK(c->InvalidateByTag("t") == 1);
+  CHECK(*c->InvalidatePattern("b:*") == 1);
+  const std::string text = c->ExportPrometheus("svc");
+  CHECK(text == c->GetStats().ToPrometheus("svc"));
+  CHECK(text.find("larder_cache_removals_total{cache=\"svc\",cause=\"explicit\"} 2\n") !=
+        std::string::npos);
+}
+
 }  // namespace larder

@@ -72,6 +72,23 @@ TEST_CASE("Glob: the literal prefix stops at the first wildcard or class") {
   CHECK_FALSE(GlobPattern::Compile("plain*")->exact());
 }
 
+TEST_CASE("Glob: a literal prefix then stars matches by prefix alone") {
+  auto only = [](std::string_view p) { return GlobPattern::Compile(p)->prefix_only(); };
+  CHECK(only("companies:list:*"));
+  CHECK(only("a\\*b**"));
+  CHECK(only("a\\*b*"));
+  CHECK_FALSE(only("*"));
+  CHECK_FALSE(only("a*b"));
+  CHECK_FALSE(only("a?*"));
+  CHECK_FALSE(only("a[bc]*"));
+  CHECK_FALSE(only("a*b*"));
+  CHECK_FALSE(only("plain"));
+  CHECK(M("a\\*b**", "a*b"));
+  CHECK(M("a\\*b*", "a*bcd"));
+  CHECK_FALSE(M("a\\*b*", "axbcd"));
+  CHECK_FALSE(M("companies:list:*", "companies:lis"));
+}
+
 TEST_CASE("Glob: malformed patterns are refused with the position") {
   for (const char* bad : {"a[bc", "x[]", "[z-a]", "abc\\", "[^"}) {
     CAPTURE(bad);

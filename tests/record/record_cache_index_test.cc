@@ -28,6 +28,24 @@ TEST_CASE("Indexes: changing an indexed value removes the old slot") {
   CHECK(st.by_key[1] == std::pair<std::string, uint64_t>{"org_id", 1});
 }
 
+TEST_CASE("Stats: ExportPrometheus labels samples with the cache's name and each index") {
+  CacheOverTable c({.lazy_reload = false});
+  REQUIRE(c->Upsert(c.table.Row(1, "a@x.io", 10)).ok());
+  REQUIRE(c->Upsert(c.table.Row(2, "b@x.io", 10)).ok());
+  CHECK(c.ByEmail("a@x.io") == "a@x.io");
+  const std::string text = c->ExportPrometheus();
+  const std::string name(c->name());
+  CHECK(text.find("# TYPE larder_record_cache_hits_total counter\n") != std::string::npos);
+  CHECK(text.find("larder_record_cache_records{cache=\"" + name + "\"} 2\n") !=
+        std::string::npos);
+  CHECK(text.find("larder_record_cache_hits_total{cache=\"" + name + "\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("larder_record_cache_index_values{cache=\"" + name +
+                  "\",index=\"org_id\"} 1\n") != std::string::npos);
+  CHECK(text.find("larder_record_cache_index_values{cache=\"" + name +
+                  "\",index=\"email\"} 2\n") != std::string::npos);
+}
+
 TEST_CASE("Indexes: removing a record removes exactly its own slots") {
   CacheOverTable c({.lazy_reload = false});
   REQUIRE(c->Upsert(c.table.Row(1, "a@x.io", 7)).ok());
