@@ -111,7 +111,8 @@ class CacheCore {
              ValueHandle* replaced = nullptr);
   // The checks Put makes before writing: InvalidArgument when `key` and `value` could never be
   // stored (sizes, a weight above the shard's share of max_bytes).
-  Status CheckFits(std::string_view key, std::string_view value) const;
+  Status CheckFits(std::string_view key, std::string_view value,
+                   std::string_view encoded_tags = {}) const;
   // Starts loading the table line `key` would probe first, so that a bulk writer can overlap
   // the cache misses of several keys. REQUIRES: an epoch read section.
   void Prefetch(std::string_view key) const noexcept { PrefetchHash(HashKey(key)); }
@@ -200,7 +201,8 @@ class CacheCore {
                       std::string* tags) const;
   Status CheckSizes(std::string_view key, std::string_view value) const;
   // InvalidArgument when key + value outweigh the share of max_bytes of the shard for `hash`.
-  Status CheckWeight(uint64_t hash, std::string_view key, std::string_view value) const;
+  Status CheckWeight(uint64_t hash, std::string_view key, std::string_view value,
+                     std::string_view encoded_tags = {}) const;
   // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events.
   Status Write(uint64_t hash, const EntrySpec& spec, EventType event,
                ValueHandle* replaced = nullptr);

@@ -53,9 +53,10 @@ Status CacheCore::Put(std::string_view key, std::string_view value, int64_t dead
   return Write(HashKey(key), spec, EventType::kSet, replaced);
 }
 
-Status CacheCore::CheckFits(std::string_view key, std::string_view value) const {
+Status CacheCore::CheckFits(std::string_view key, std::string_view value,
+                            std::string_view encoded_tags) const {
   Status s = CheckSizes(key, value);
-  return s.ok() ? CheckWeight(HashKey(key), key, value) : s;
+  return s.ok() ? CheckWeight(HashKey(key), key, value, encoded_tags) : s;
 }
 
 Status CacheCore::Mutate(std::string_view key,

@@ -74,8 +74,8 @@ Result<LoadSnapshotResult> CacheCore::LoadSnapshot(const std::string& dir,
       const EntryData e = batch.entry(i);
       tags.clear();
       batch.ForEachTag(i, [&](std::string_view t) { tags.push_back(t); });
-      Status fits = CheckFits(e.key, e.value);
-      if (fits.ok()) fits = index::EncodeTagViews(tags, &encoded);
+      Status fits = index::EncodeTagViews(tags, &encoded);
+      if (fits.ok()) fits = CheckFits(e.key, e.value, encoded);
       if (!fits.ok()) {
         return fits.WithContext(fmt::format("snapshot directory '{}': snapshot {}, batch {}, "
                                             "entry {}",
@@ -107,7 +107,8 @@ Result<LoadSnapshotResult> CacheCore::LoadSnapshot(const std::string& dir,
       item.hash = HashKey(e.key);
       tags.clear();
       batch.ForEachTag(i, [&](std::string_view t) { tags.push_back(t); });
-      (void)index::EncodeTagViews(tags, &item.tags);  // checked in pass 1
+      Status t = index::EncodeTagViews(tags, &item.tags);  // passed in pass 1 (unless the
+      if (!t.ok()) return t;                                // store changed since)
       run.push_back(std::move(item));
       if (run.size() == kRestoreRun) {
         Status r = Restore(run, &result.loaded, &result.kept);

@@ -49,11 +49,11 @@ Status CacheCore::ResolveWrite(const WriteOptions& options, int64_t now, EntrySp
   return Status::OK();
 }
 
-Status CacheCore::CheckWeight(uint64_t hash, std::string_view key,
-                              std::string_view value) const {
+Status CacheCore::CheckWeight(uint64_t hash, std::string_view key, std::string_view value,
+                              std::string_view encoded_tags) const {
   const Shard& shard = ShardFor(hash);
   if (shard.limits().max_bytes == 0) return Status::OK();
-  const uint64_t weight = shard.BoundWeight(key, value);
+  const uint64_t weight = shard.BoundWeight(key, value, encoded_tags);
   if (weight > shard.limits().max_bytes) {
     return Status::InvalidArgument(fmt::format(
         "value for key {}: entry weight {} exceeds its shard's share of max_bytes ({} of {} over "
@@ -65,7 +65,7 @@ Status CacheCore::CheckWeight(uint64_t hash, std::string_view key,
 
 Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event,
                         ValueHandle* replaced) {
-  Status fits = CheckWeight(hash, spec.key, spec.value);
+  Status fits = CheckWeight(hash, spec.key, spec.value, spec.tags);
   if (!fits.ok()) return fits;
   Shard& shard = ShardFor(hash);
   // Entered before anything is removed, so removed entries stay readable for the events.
@@ -118,7 +118,7 @@ Status CacheCore::SetMany(std::span<const KeyValue> items, const WriteOptions& o
   if (!s.ok()) return s;
   for (size_t i = 0; i < items.size(); ++i) {
     s = CheckSizes(items[i].key, items[i].value);
-    if (s.ok()) s = CheckWeight(HashKey(items[i].key), items[i].key, items[i].value);
+    if (s.ok()) s = CheckWeight(HashKey(items[i].key), items[i].key, items[i].value, tags);
     if (!s.ok()) return Status::InvalidArgument(fmt::format("items[{}]: {}", i, s.message()));
   }
   for (const KeyValue& kv : items) {

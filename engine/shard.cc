@@ -75,9 +75,7 @@ Status Shard::Init(SlabAllocator& sentinels, EvictionPolicyKind policy, int64_t 
     // Regions are sized in the unit of the byte bound; a count bound, if any, is enforced too.
     config.capacity = limits_.max_bytes;
     config.traits.weight = [](NodeSpace space, NodeId id) {
-      const EntryHeader* e = EntryAt(space, id);
-      return (e->flags & EntryHeader::kWeighed) ? e->stored_weight()
-                                                : Weight(e->key_size, e->value_size);
+      return BoundWeightOf(EntryAt(space, id));
     };
   } else {
     config.capacity = limits_.max_entries;
@@ -239,7 +237,7 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
   const Table::Probe p =
       t->FindForWrite(hash, [&](NodeId other) { return Entry(other)->key() == key; });
   const int64_t until = e->removal_deadline();
-  const uint64_t weight = Weight(e->key_size, e->value_size);
+  const uint64_t weight = WeightOf(e);
   const bool pinned = e->flags & EntryHeader::kPinned;
   const uint32_t hash32 = static_cast<uint32_t>(hash);
   // Linked before the policy sees it (the policy writes its own bits next to the engine's).
@@ -271,7 +269,7 @@ NodeId Shard::Publish(uint64_t hash, NodeId id, RemovalList* removed) {
     }
     IndexReplace(o, old, e, id);
     Retire(old, RemovalCause::kReplaced, nullptr);  // kSet reports it
-    weight_ = weight_ - Weight(o->key_size, o->value_size) + weight;
+    weight_ = weight_ - WeightOf(o) + weight;
     EnforceBounds(removed);
     PublishCounts();
     return old;
@@ -324,7 +322,7 @@ void Shard::Unlink(NodeId id, RemovalCause cause, RemovalList* removed) {
   wheel_->Cancel(id);
   IndexErase(e, id);
   --live_;
-  weight_ -= Weight(e->key_size, e->value_size);
+  weight_ -= WeightOf(e);
   Retire(id, cause, removed);
 }
 
@@ -341,7 +339,7 @@ void SetOrderHandle(EntryHeader* e, index::PrefixIndex::Handle h) {
 
 }  // namespace
 
-void Shard::IndexInsert(EntryHeader* e, NodeId id) {
+void Shard::IndexInsert(EntryHeader* e, NodeId id) noexcept {
   if (prefixes_ != nullptr) SetOrderHandle(e, prefixes_->Insert(e->key(), id));
   index::ForEachTag(e->tags(), [&](std::string_view tag) {
     mu.AssertHeld();
@@ -349,7 +347,7 @@ void Shard::IndexInsert(EntryHeader* e, NodeId id) {
   });
 }
 
-void Shard::IndexErase(EntryHeader* e, NodeId id) {
+void Shard::IndexErase(EntryHeader* e, NodeId id) noexcept {
   if (prefixes_ != nullptr) prefixes_->Erase(OrderHandle(e));
   index::ForEachTag(e->tags(), [&](std::string_view tag) {
     mu.AssertHeld();
@@ -357,7 +355,8 @@ void Shard::IndexErase(EntryHeader* e, NodeId id) {
   });
 }
 
-void Shard::IndexReplace(EntryHeader* old_entry, NodeId old_id, EntryHeader* e, NodeId id) {
+void Shard::IndexReplace(EntryHeader* old_entry, NodeId old_id, EntryHeader* e,
+                         NodeId id) noexcept {
   if (prefixes_ != nullptr) {
     const index::PrefixIndex::Handle h = OrderHandle(old_entry);
     index::PrefixIndex::Replace(h, e->key(), id);

@@ -41,6 +41,11 @@
 
 namespace larder {
 
+// Weight charged per tag of an entry (its node in the tag index), and per entry for its node in
+// the prefix index, so that max_bytes bounds what the indexes hold too.
+inline constexpr uint64_t kTagIndexOverhead = 32;
+inline constexpr uint64_t kPrefixIndexOverhead = 80;
+
 struct ShardLimits {
   uint64_t max_entries = 0;  // 0 = unbounded
   uint64_t max_bytes = 0;    // 0 = unbounded
@@ -92,14 +97,33 @@ class alignas(64) Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // Memory an entry accounts for: key + value + overhead.
-  static uint64_t Weight(size_t key_size, size_t value_size) noexcept {
-    return key_size + value_size + kEntryOverhead;
+  // Memory an entry accounts for: key + value + overhead + `extras` (ExtrasFor).
+  static uint64_t Weight(size_t key_size, size_t value_size, uint64_t extras = 0) noexcept {
+    return key_size + value_size + kEntryOverhead + extras;
+  }
+  // What encoded tags weigh: their bytes and kTagIndexOverhead per tag.
+  static uint64_t TagsWeight(std::string_view encoded_tags) noexcept {
+    return encoded_tags.size() + index::CountTags(encoded_tags) * kTagIndexOverhead;
+  }
+  // What an entry with `encoded_tags` adds to Weight() here: TagsWeight and, with the prefix
+  // index, kPrefixIndexOverhead.
+  uint64_t ExtrasFor(std::string_view encoded_tags) const noexcept {
+    return TagsWeight(encoded_tags) + (limits_.prefix_index ? kPrefixIndexOverhead : 0);
+  }
+  static uint64_t WeightOf(const EntryHeader* e) noexcept {
+    return Weight(e->key_size, e->value_size,
+                  TagsWeight(e->tags()) +
+                      ((e->flags & EntryHeader::kOrdered) ? kPrefixIndexOverhead : 0));
+  }
+  static uint64_t BoundWeightOf(const EntryHeader* e) noexcept {
+    return (e->flags & EntryHeader::kWeighed) ? e->stored_weight() : WeightOf(e);
   }
   // What the entry weighs against max_bytes: the weigher's answer, else Weight(). 0 = pinned.
-  uint64_t BoundWeight(std::string_view key, std::string_view value) const {
-    return limits_.weigher != nullptr && *limits_.weigher ? (*limits_.weigher)(key, value)
-                                                          : Weight(key.size(), value.size());
+  uint64_t BoundWeight(std::string_view key, std::string_view value,
+                       std::string_view encoded_tags) const {
+    return limits_.weigher != nullptr && *limits_.weigher
+               ? (*limits_.weigher)(key, value)
+               : Weight(key.size(), value.size(), ExtrasFor(encoded_tags));
   }
 
   // ---- Lock-free; REQUIRE an epoch read section. ----
@@ -208,10 +232,12 @@ class alignas(64) Shard {
   void Retire(NodeId id, RemovalCause cause, RemovalList* removed) REQUIRES(mu);
   void EnforceBounds(RemovalList* removed) REQUIRES(mu);
   // Secondary indexes (ordered keys, tags): an entry enters them with the table and leaves them
-  // with it; a replacement takes over its predecessor's places.
-  void IndexInsert(EntryHeader* e, NodeId id) REQUIRES(mu);
-  void IndexErase(EntryHeader* e, NodeId id) REQUIRES(mu);
-  void IndexReplace(EntryHeader* old_entry, NodeId old_id, EntryHeader* e, NodeId id)
+  // with it; a replacement takes over its predecessor's places. noexcept: they allocate, and an
+  // allocation failure half-way would leave the table and the indexes disagreeing, so it ends
+  // the process instead.
+  void IndexInsert(EntryHeader* e, NodeId id) noexcept REQUIRES(mu);
+  void IndexErase(EntryHeader* e, NodeId id) noexcept REQUIRES(mu);
+  void IndexReplace(EntryHeader* old_entry, NodeId old_id, EntryHeader* e, NodeId id) noexcept
       REQUIRES(mu);
   void Rebuild(uint32_t live_target) REQUIRES(mu);
   void FreeEntry(NodeId id) REQUIRES(mu);
@@ -227,10 +253,6 @@ class alignas(64) Shard {
   bool OverBounds() const REQUIRES(mu) {
     return (limits_.max_entries != 0 && counted_ > limits_.max_entries) ||
            (limits_.max_bytes != 0 && counted_weight_ > limits_.max_bytes);
-  }
-  uint64_t BoundWeightOf(const EntryHeader* e) const noexcept {
-    return (e->flags & EntryHeader::kWeighed) ? e->stored_weight()
-                                              : Weight(e->key_size, e->value_size);
   }
   // Takes a tracked entry into the bound counters, or out of them.
   void Count(const EntryHeader* e) REQUIRES(mu) {

@@ -39,6 +39,13 @@ void ForEachTag(std::string_view encoded, Fn&& fn) {
   }
 }
 
+// How many tags an encoding holds.
+inline size_t CountTags(std::string_view encoded) noexcept {
+  size_t n = 0;
+  ForEachTag(encoded, [&](std::string_view) { ++n; });
+  return n;
+}
+
 class TagIndex {
  public:
   void Add(std::string_view tag, uint32_t id);

@@ -35,7 +35,9 @@ class Executor;
 // Documented limits; larger arguments are refused with InvalidArgument.
 inline constexpr size_t kMaxKeySize = 65535;
 inline constexpr size_t kMaxValueSize = size_t{512} << 20;
-// Accounting weight of one entry: key + value + this overhead (see docs/design.md).
+// Accounting weight of one entry: key + value + this overhead (see docs/design.md), plus, for
+// tagged entries, the tags' bytes and 32 per tag, and 80 with CacheOptions::prefix_index (the
+// index nodes).
 inline constexpr size_t kEntryOverhead = 48;
 inline constexpr size_t kMaxTags = 64;
 inline constexpr size_t kMaxTagSize = 255;
@@ -63,7 +65,7 @@ struct CacheOptions {
   // Bound on stored entries; 0 = unbounded. Each shard owns an equal share and evicts by its own
   // policy, so the cache never holds more than max_entries (pinned entries aside).
   size_t max_entries = 0;
-  // Bound on summed entry weights (key + value + kEntryOverhead, or the weigher's); 0 =
+  // Bound on summed entry weights (key + value + kEntryOverhead and more, or the weigher's); 0 =
   // unbounded. Split across shards like max_entries: an entry heavier than one shard's share is
   // refused.
   size_t max_bytes = 0;

@@ -125,4 +125,43 @@ TEST_CASE("Tags: snapshots keep tags") {
   CHECK(b.Value("k3") == "v3");
 }
 
+TEST_CASE("Tags: tags and index nodes count towards max_bytes and the byte stats") {
+  CacheOptions o;
+  o.num_shards = 1;
+  ManualCache plain(o);
+  REQUIRE(plain->Set("k", "v").ok());
+  const uint64_t base = plain->GetStats().bytes;
+  CHECK(base == 1 + 1 + kEntryOverhead);
+  REQUIRE(plain->Set("k", "v", {.tags = {"ab", "c"}}).ok());
+  // Encoded tags are 2 + 3 bytes; each tag's index node is charged 32.
+  CHECK(plain->GetStats().bytes == base + 5 + 2 * 32);
+  REQUIRE(plain->Set("k", "v").ok());
+  CHECK(plain->GetStats().bytes == base);
+  o.prefix_index = true;
+  ManualCache indexed(o);
+  REQUIRE(indexed->Set("k", "v").ok());
+  CHECK(indexed->GetStats().bytes == base + 80);
+
+  // Heavy tags cannot carry a cache past its bound.
+  o.prefix_index = false;
+  o.max_bytes = 64 << 10;
+  ManualCache bounded(o);
+  std::vector<std::string> tags;
+  for (int t = 0; t < 64; ++t) tags.push_back(std::string(200, static_cast<char>('a' + t % 26)) +
+                                              std::to_string(t));
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(bounded->Set("k" + std::to_string(i), "v", {.tags = tags}).ok());
+  }
+  bounded->RunPendingMaintenance();
+  CHECK(bounded->GetStats().bytes <= o.max_bytes);
+  CHECK(bounded->Size() <= 4);  // each entry weighs over 14 KB
+  std::vector<std::string> too_many = tags;
+  for (std::string& t : too_many) t.resize(255, 'x');
+  o.max_bytes = 16 << 10;
+  ManualCache small(o);
+  Status s = small->Set("k", "v", {.tags = too_many});
+  CHECK(s.IsInvalidArgument());  // heavier than the whole bound
+  CHECK(s.message().find("max_bytes") != std::string::npos);
+}
+
 }  // namespace larder
