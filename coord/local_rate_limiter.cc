@@ -67,7 +67,7 @@ class LocalRateLimiter final : public RateLimiter {
   // Requests counted in the window that contains `now` (trims a sliding log).
   uint64_t Used(KeyState* s, int64_t now) const {
     if (mode_ == RateLimitMode::kFixedWindow) {
-      if (now - s->start >= s->window) {
+      if (s->count == 0 || now - s->start >= s->window) {  // a window opens at its first request
         s->start = now;
         s->count = 0;
       }

@@ -39,17 +39,42 @@ void Hub::Unregister(const Subscriber* s) noexcept {
   });
 }
 
-uint64_t Hub::Publish(std::string_view channel, std::string_view payload) {
+Hub::Subscribers Hub::OfChannel(std::string_view channel) {
   Subscribers matched;
   channels_.With(channel, [&](auto& map, size_t&) {
     if (auto it = map.find(channel); it != map.end()) matched = it->second;
   });
+  return matched;
+}
+
+uint64_t Hub::Publish(std::string_view channel, std::string_view payload) {
+  Subscribers matched = OfChannel(channel);
   {
     std::lock_guard lock(patterns_mu_);
     for (const Pattern& p : patterns_) {
       if (p.glob.Match(channel)) matched.push_back(p.subscriber);
     }
   }
+  return Queue(std::move(matched), channel, payload);
+}
+
+uint64_t Hub::PublishToChannel(std::string_view channel, std::string_view payload) {
+  return Queue(OfChannel(channel), channel, payload);
+}
+
+uint64_t Hub::PublishToPattern(std::string_view pattern, std::string_view channel,
+                               std::string_view payload) {
+  Subscribers matched;
+  {
+    std::lock_guard lock(patterns_mu_);
+    for (const Pattern& p : patterns_) {
+      if (p.subscriber->name() == pattern) matched.push_back(p.subscriber);
+    }
+  }
+  return Queue(std::move(matched), channel, payload);
+}
+
+uint64_t Hub::Queue(Subscribers matched, std::string_view channel, std::string_view payload) {
   if (matched.empty()) return 0;
   auto message =
       std::make_shared<const Envelope>(Envelope{std::string(channel), std::string(payload)});
@@ -72,8 +97,10 @@ Hub::Subscribers Hub::All() {
   return all;
 }
 
+bool Hub::InDispatcher() const noexcept { return tls_dispatching_for == this; }
+
 Status Hub::Flush() {
-  if (tls_dispatching_for == this) {
+  if (InDispatcher()) {
     return Status::FailedPrecondition("Flush: called from a handler, it would wait for itself");
   }
   const Subscribers all = All();

@@ -1,4 +1,5 @@
-// Hub: the in-process pub/sub's routes (channels, patterns) and its dispatchers' ready list.
+// Hub: pub/sub routes (channels, patterns) and the dispatchers' ready list, for the in-process
+// PubSub and for the Redis one (which routes what its subscriber connection receives).
 #pragma once
 
 #include <condition_variable>
@@ -31,6 +32,15 @@ class Hub final : public SubscriberRegistry {
 
   // Queues the message for every match; returns how many accepted it.
   uint64_t Publish(std::string_view channel, std::string_view payload);
+  // Queues the message for the subscriptions to exactly `channel` only: where a server matched
+  // the message (a Redis "message"), patterns get their own copy.
+  uint64_t PublishToChannel(std::string_view channel, std::string_view payload);
+  // Queues the message for the pattern subscriptions whose pattern text is `pattern` only (a
+  // Redis "pmessage": the server did the matching).
+  uint64_t PublishToPattern(std::string_view pattern, std::string_view channel,
+                            std::string_view payload);
+  // True on one of this Hub's dispatcher threads (where Flush would wait for itself).
+  bool InDispatcher() const noexcept;
   // Waits until each subscriber has finished the messages it had queued at the call.
   Status Flush();
   // A dispatcher thread's loop: delivers scheduled subscribers' messages until Stop().
@@ -47,6 +57,9 @@ class Hub final : public SubscriberRegistry {
 
   void Schedule(std::shared_ptr<Subscriber> s);
   Subscribers All();
+  Subscribers OfChannel(std::string_view channel);
+  // Queues the message for `matched`; returns how many accepted it.
+  uint64_t Queue(Subscribers matched, std::string_view channel, std::string_view payload);
 
   StripedMap<Subscribers> channels_;  // exact channel -> its subscribers
 

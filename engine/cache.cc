@@ -59,6 +59,14 @@ Result<size_t> Cache::InvalidatePattern(std::string_view pattern) {
   return core_->InvalidatePattern(*g);
 }
 size_t Cache::InvalidateByTag(std::string_view tag) { return core_->InvalidateByTag(tag); }
+size_t Cache::MarkAllStale() { return core_->MarkAllStale(); }
+
+namespace {
+thread_local int remote_scope_depth = 0;
+}  // namespace
+RemoteScope::RemoteScope() noexcept { ++remote_scope_depth; }
+RemoteScope::~RemoteScope() { --remote_scope_depth; }
+bool RemoteScope::Active() noexcept { return remote_scope_depth > 0; }
 Result<std::vector<std::string>> Cache::Keys(std::string_view pattern, size_t limit) {
   Result<index::GlobPattern> g = index::GlobPattern::Compile(pattern);
   if (!g.ok()) return g.status();

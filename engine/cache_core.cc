@@ -213,7 +213,8 @@ void CacheCore::AdvanceEpoch() {
   epoch::TryAdvanceThrottled(kMinAdvanceInterval);
 }
 
-void CacheCore::EmitRemovals(const Shard& shard, const RemovalList& removed) {
+void CacheCore::EmitRemovals(const Shard& shard, const RemovalList& removed,
+                             InvalidationScope scope) {
   for (const Removal& r : removed) {
     const EntryHeader* e = shard.Entry(r.id);
     CacheEvent ev;
@@ -223,7 +224,8 @@ void CacheCore::EmitRemovals(const Shard& shard, const RemovalList& removed) {
     ev.key = e->key();
     ev.value = e->value();
     ev.cause = r.cause;
-    events_->Emit(ev);
+    ev.scope = scope;
+    Emit(ev);
   }
 }
 

@@ -91,6 +91,7 @@ class CacheCore {
   size_t InvalidatePattern(const index::GlobPattern& pattern);
   std::vector<std::string> Keys(const index::GlobPattern& pattern, size_t limit);
   size_t InvalidateByTag(std::string_view tag);
+  size_t MarkAllStale();
 
   // cache_load.cc
   Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,
@@ -205,10 +206,16 @@ class CacheCore {
                      std::string_view encoded_tags = {}) const;
   // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events.
   Status Write(uint64_t hash, const EntrySpec& spec, EventType event,
-               ValueHandle* replaced = nullptr);
+               ValueHandle* replaced = nullptr, bool loaded = false);
   // Emits events for `removed` entries. REQUIRES: the epoch read section that covered the
   // removals is still open.
-  void EmitRemovals(const Shard& shard, const RemovalList& removed);
+  void EmitRemovals(const Shard& shard, const RemovalList& removed,
+                    InvalidationScope scope = InvalidationScope::kKey);
+  // Emits `ev`, marked remote inside a RemoteScope.
+  void Emit(CacheEvent& ev) {
+    ev.remote = RemoteScope::Active();
+    events_->Emit(ev);
+  }
   // Reclaims retired memory of `shard` when enough piled up. Returns true when the epoch must
   // advance first: the caller then calls AdvanceEpoch() after releasing the lock.
   bool MaybeReclaim(Shard& shard) REQUIRES(shard.mu);
@@ -218,8 +225,10 @@ class CacheCore {
   static void Matching(Shard& shard, const index::GlobPattern& pattern, std::vector<NodeId>* out)
       REQUIRES(shard.mu);
   // Removes, shard by shard under its lock, the entries `select` appends; returns how many of
-  // them were live.
-  size_t RemoveMatching(const std::function<void(Shard&, std::vector<NodeId>*)>& select);
+  // them were live. Reports each as a kDelete of `scope`, then (for a pattern or tag scope) one
+  // kInvalidated naming `name`.
+  size_t RemoveMatching(const std::function<void(Shard&, std::vector<NodeId>*)>& select,
+                        InvalidationScope scope, std::string_view name);
 
   // cache_load.cc helpers
   Result<std::string> LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,

@@ -32,7 +32,7 @@ Result<std::string> CacheCore::RunFetch(std::string_view key, const Fetcher& fet
     ev.type = EventType::kError;
     ev.key = key;
     ev.error = &r.status();
-    events_->Emit(ev);
+    Emit(ev);
   }
   return r;
 }
@@ -53,7 +53,7 @@ Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_v
     s = ResolveWrite(mode.write, now, &spec, &tags);
     if (!s.ok()) return s;
   }
-  return Write(hash, spec, event);
+  return Write(hash, spec, event, nullptr, /*loaded=*/true);
 }
 
 Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,

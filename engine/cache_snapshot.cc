@@ -168,7 +168,7 @@ Status CacheCore::Restore(std::span<RestoreItem> items, uint64_t* written, uint6
       ev.type = EventType::kSet;
       ev.key = items[i].spec.key;
       ev.value = items[i].spec.value;
-      events_->Emit(ev);
+      Emit(ev);
     }
     EmitRemovals(shard, removed);
     begin = end;

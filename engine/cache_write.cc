@@ -64,7 +64,7 @@ Status CacheCore::CheckWeight(uint64_t hash, std::string_view key, std::string_v
 }
 
 Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event,
-                        ValueHandle* replaced) {
+                        ValueHandle* replaced, bool loaded) {
   Status fits = CheckWeight(hash, spec.key, spec.value, spec.tags);
   if (!fits.ok()) return fits;
   Shard& shard = ShardFor(hash);
@@ -92,7 +92,8 @@ Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event,
     ev.type = event;
     ev.key = spec.key;
     ev.value = spec.value;
-    events_->Emit(ev);
+    ev.loaded = loaded;
+    Emit(ev);
   }
   EmitRemovals(shard, removed);
   return Status::OK();
@@ -163,7 +164,8 @@ void CacheCore::Matching(Shard& shard, const index::GlobPattern& pattern,
 }
 
 size_t CacheCore::RemoveMatching(
-    const std::function<void(Shard&, std::vector<NodeId>*)>& select) {
+    const std::function<void(Shard&, std::vector<NodeId>*)>& select, InvalidationScope scope,
+    std::string_view name) {
   size_t live = 0;
   std::vector<NodeId> ids;
   for (const auto& shard : shards_) {
@@ -182,24 +184,56 @@ size_t CacheCore::RemoveMatching(
       }
     }
     if (advance) AdvanceEpoch();
-    EmitRemovals(*shard, removed);
+    EmitRemovals(*shard, removed, scope);
+  }
+  if (scope != InvalidationScope::kKey && events_->Wants(EventBit(EventType::kInvalidated))) {
+    CacheEvent ev;
+    ev.type = EventType::kInvalidated;
+    ev.key = name;
+    ev.scope = scope;
+    Emit(ev);
   }
   return live;
 }
 
 size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
-  if (pattern.exact()) return Delete(pattern.literal_prefix()) ? 1 : 0;
-  return RemoveMatching([&](Shard& shard, std::vector<NodeId>* ids) {
-    shard.mu.AssertHeld();
-    Matching(shard, pattern, ids);
-  });
+  if (pattern.exact()) return Delete(pattern.literal_prefix()) ? 1 : 0;  // reported as a Delete
+  return RemoveMatching(
+      [&](Shard& shard, std::vector<NodeId>* ids) {
+        shard.mu.AssertHeld();
+        Matching(shard, pattern, ids);
+      },
+      InvalidationScope::kPattern, pattern.text());
 }
 
 size_t CacheCore::InvalidateByTag(std::string_view tag) {
-  return RemoveMatching([&](Shard& shard, std::vector<NodeId>* ids) {
-    shard.mu.AssertHeld();
-    shard.CollectTagged(tag, ids);
-  });
+  return RemoveMatching(
+      [&](Shard& shard, std::vector<NodeId>* ids) {
+        shard.mu.AssertHeld();
+        shard.CollectTagged(tag, ids);
+      },
+      InvalidationScope::kTag, tag);
+}
+
+size_t CacheCore::MarkAllStale() {
+  const int64_t now = clock_->NowNanos();
+  size_t stale = 0;
+  const size_t removed = RemoveMatching(
+      [&](Shard& shard, std::vector<NodeId>* ids) {
+        shard.mu.AssertHeld();
+        shard.ForEachLockFree([&](const EntryHeader* e) {
+          if (!(e->flags & EntryHeader::kStale)) {
+            ids->push_back(shard.space_id(e));
+          } else if (Live(e)) {
+            // Writers change a stale-capable entry's deadline only under this lock (readers move
+            // sliding deadlines, and stale-capable entries are never sliding).
+            const_cast<EntryHeader*>(e)->deadline.store(now, std::memory_order_relaxed);
+            ++stale;
+          }
+        });
+      },
+      InvalidationScope::kKey, {});
+  return removed + stale;
 }
 
 std::vector<std::string> CacheCore::Keys(const index::GlobPattern& pattern, size_t limit) {
@@ -232,7 +266,7 @@ void CacheCore::Clear() {
   }
   CacheEvent ev;
   ev.type = EventType::kClear;
-  if (events_->Wants(EventBit(EventType::kClear))) events_->Emit(ev);
+  if (events_->Wants(EventBit(EventType::kClear))) Emit(ev);
 }
 
 }  // namespace larder::internal

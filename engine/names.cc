@@ -22,6 +22,8 @@ std::string_view EventTypeName(EventType type) noexcept {
       return "error";
     case EventType::kClear:
       return "clear";
+    case EventType::kInvalidated:
+      return "invalidated";
   }
   return "unknown";
 }

@@ -187,6 +187,20 @@ class ValueHandle {
   internal::ReadPin pin_;
 };
 
+// While alive, the cache operations of the constructing thread report their events with
+// CacheEvent::remote set: whatever applies another instance's changes (a backplane) does so
+// inside one, so that it can tell them from local ones and does not send them back. Nests.
+// Thread-affine: destroy it on the thread that created it.
+class RemoteScope {
+ public:
+  RemoteScope() noexcept;
+  ~RemoteScope();
+  RemoteScope(const RemoteScope&) = delete;
+  RemoteScope& operator=(const RemoteScope&) = delete;
+  // True when the calling thread is inside a RemoteScope.
+  static bool Active() noexcept;
+};
+
 class Cache {
  public:
   // Creates a cache. InvalidArgument names the offending option (for example num_shards not a
@@ -236,11 +250,18 @@ class Cache {
   size_t DeleteMany(std::span<const std::string_view> keys);
   // Removes every entry (one kClear event).
   void Clear();
+  // Makes every entry revalidate: entries written with a stale window (GetWithStale) become
+  // stale now (served while one background refresh runs, as after their fresh ttl), every other
+  // entry is removed (a kDelete each). For resynchronising after changes may have been missed.
+  // Returns how many live entries it affected.
+  size_t MarkAllStale();
   // Removes every entry whose key matches `pattern`, in Redis glob syntax: * (any run), ? (any
   // byte), [abc] [a-z] [^abc] (classes), \x (x itself). Returns how many live entries it removed
-  // (each reported as a kDelete event). Malformed patterns (unterminated [, empty class, reversed
-  // range, trailing \) are InvalidArgument naming the position; nothing is removed. Matching never
-  // backtracks (no blow-up on patterns like *a*a*a*b); a pattern without wildcards is a Delete.
+  // (each reported as a kDelete event of scope kPattern, then one kInvalidated naming the
+  // pattern). Malformed patterns (unterminated [, empty class, reversed range, trailing \) are
+  // InvalidArgument naming the position; nothing is removed. Matching never backtracks (no
+  // blow-up on patterns like *a*a*a*b); a pattern without wildcards is a Delete (and reported as
+  // one).
   // Cost: with CacheOptions::prefix_index, the keys under the pattern's literal prefix (the part
   // before its first wildcard); without it, or when the pattern starts with a wildcard, every
   // key. Either way a shard at a time, under its lock.
@@ -251,8 +272,9 @@ class Cache {
   // else without locks), so keys written meanwhile may or may not be listed.
   Result<std::vector<std::string>> Keys(std::string_view pattern, size_t limit = 0);
   // Removes every entry written with `tag` in WriteOptions::tags; returns how many live entries
-  // it removed (each a kDelete event). Cost: the tagged entries only (each shard keeps an index
-  // from tag to entries). An unknown tag removes nothing.
+  // it removed (each a kDelete event of scope kTag, then one kInvalidated naming the tag). Cost:
+  // the tagged entries only (each shard keeps an index from tag to entries). An unknown tag
+  // removes nothing.
   size_t InvalidateByTag(std::string_view tag);
 
   // ---- Loading ----

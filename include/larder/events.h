@@ -29,6 +29,16 @@ enum class EventType : uint8_t {
   kRefreshed = 4,  // a background refresh (GetWithStale) replaced a stale value
   kError = 5,      // a load, refresh or listener failed; `error` says why
   kClear = 6,      // Clear() emptied the cache (no key)
+  // InvalidatePattern or InvalidateByTag named a family of keys: `key` holds the pattern or the
+  // tag and `scope` says which. One per call, after the kDelete of each entry it removed.
+  kInvalidated = 7,
+};
+
+// What a removal named. Frozen values.
+enum class InvalidationScope : uint8_t {
+  kKey = 0,      // one key (Delete, DeleteMany)
+  kPattern = 1,  // InvalidatePattern
+  kTag = 2,      // InvalidateByTag
 };
 
 // Why an entry left the cache. Frozen values.
@@ -50,6 +60,13 @@ struct CacheEvent {
                            // kEvicted); empty otherwise
   RemovalCause cause = RemovalCause::kExplicit;  // meaningful for kDelete, kExpired, kEvicted
   const Status* error = nullptr;                 // non-null exactly for kError
+  // kDelete: how the removal named the entry (its key, or a pattern or tag matching it);
+  // kInvalidated: whether `key` is a pattern or a tag.
+  InvalidationScope scope = InvalidationScope::kKey;
+  // kSet: the value came from a fetcher (GetOrSet, GetWithStale), not from a write.
+  bool loaded = false;
+  // The operation ran inside a RemoteScope (cache.h): it applies another instance's change.
+  bool remote = false;
 };
 
 using EventListener = std::function<void(const CacheEvent&)>;
@@ -57,7 +74,7 @@ using EventListener = std::function<void(const CacheEvent&)>;
 // Bit set of EventType values.
 using EventMask = uint32_t;
 inline constexpr EventMask EventBit(EventType t) { return EventMask{1} << static_cast<int>(t); }
-inline constexpr EventMask kAllEvents = 0x7f;
+inline constexpr EventMask kAllEvents = 0xff;
 
 namespace internal {
 // Whatever holds listeners a Subscription can remove (the cache's and the record cache's hubs).

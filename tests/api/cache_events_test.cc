@@ -180,4 +180,39 @@ TEST_CASE("Events: a subscription may outlive its cache") {
   CHECK_FALSE(sub.active());
 }
 
+TEST_CASE("Events: removals say what named them; writes say whether they were loaded") {
+  ManualCache c;
+  std::mutex mu;
+  std::vector<std::string> seen;
+  Subscription sub = c->Subscribe([&](const CacheEvent& ev) {
+    static const char* const kScopes[] = {"key", "pattern", "tag"};
+    std::lock_guard lock(mu);
+    seen.push_back(std::string(EventTypeName(ev.type)) + ":" + std::string(ev.key) + ":" +
+                   kScopes[static_cast<int>(ev.scope)] + (ev.loaded ? ":loaded" : "") +
+                   (ev.remote ? ":remote" : ""));
+  });
+  REQUIRE(c->Set("a:1", "v", {.tags = {"t"}}).ok());
+  REQUIRE(c->GetOrSet("b:1", [] { return Result<std::string>(std::string("v")); }).ok());
+  CHECK(c->Delete("b:1"));
+  CHECK(*c->InvalidatePattern("a:*") == 1);
+  REQUIRE(c->Set("a:2", "v", {.tags = {"t"}}).ok());
+  CHECK(c->InvalidateByTag("t") == 1);
+  CHECK(c->InvalidateByTag("none") == 0);  // still announced: the family was named
+  {
+    RemoteScope remote;
+    CHECK(RemoteScope::Active());
+    REQUIRE(c->Set("c:1", "v").ok());
+    CHECK(*c->InvalidatePattern("c:*") == 1);
+  }
+  CHECK_FALSE(RemoteScope::Active());
+  c->Clear();
+  std::lock_guard lock(mu);
+  CHECK(seen == std::vector<std::string>{
+                    "set:a:1:key", "set:b:1:key:loaded", "delete:b:1:key",
+                    "delete:a:1:pattern", "invalidated:a:*:pattern", "set:a:2:key",
+                    "delete:a:2:tag", "invalidated:t:tag", "invalidated:none:tag",
+                    "set:c:1:key:remote", "delete:c:1:pattern:remote",
+                    "invalidated:c:*:pattern:remote", "clear::key"});
+}
+
 }  // namespace larder

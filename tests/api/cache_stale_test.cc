@@ -176,4 +176,28 @@ TEST_CASE("GetWithStale: the background refresh runs on the default thread pool 
   CHECK(c.Value("k") == "v2");
 }
 
+TEST_CASE("MarkAllStale: stale-capable entries turn stale and refresh; the others go") {
+  StaleCache::executor = std::make_shared<ManualExecutor>();
+  StaleCache c;
+  Source src;
+  REQUIRE(c->GetWithStale("swr", src.fetcher(), 10 * kSec, 60 * kSec).ok());
+  REQUIRE(c->Set("plain", "p").ok());
+  REQUIRE(c->Set("short", "s", {.ttl = 1 * kSec}).ok());
+  c.clock->Advance(2 * kSec);  // "short" expired, not yet collected: not live, not counted
+  testing::EventKeys deleted(*c.cache, EventBit(EventType::kDelete));
+  CHECK(c->MarkAllStale() == 2);
+  CHECK_FALSE(c->Exists("plain"));
+  CHECK(deleted.Sorted() == std::vector<std::string>{"plain", "short"});
+  // "swr" is served stale at once (without a fetch) and refreshed once in the background.
+  src.value = "v2";
+  auto r = c->GetWithStale("swr", src.fetcher(), 10 * kSec, 60 * kSec);
+  REQUIRE(r.ok());
+  CHECK(*r == "v1");
+  CHECK(src.calls == 1);
+  CHECK(StaleCache::executor->pending() == 1);
+  StaleCache::executor->RunPending();
+  CHECK(*c->GetWithStale("swr", src.fetcher(), 10 * kSec, 60 * kSec) == "v2");
+  CHECK(c->MarkAllStale() == 1);  // only the refreshed swr is left
+}
+
 }  // namespace larder

@@ -42,6 +42,20 @@ TEST_CASE("RateLimiter: a fixed window admits `limit` requests, then resets afte
   CHECK(r->remaining == 2);
 }
 
+TEST_CASE("RateLimiter: a fixed window opens at the key's first request, whatever the clock reads") {
+  auto clock = std::make_shared<ManualClock>();
+  auto rl = NewLocalRateLimiter(RateLimitMode::kFixedWindow, clock);
+  clock->Advance(3 * kSec);  // less than one window since the clock's origin
+  Result<RateLimitResult> r = rl->CheckRateLimit("k", 1, 10 * kSec);
+  REQUIRE(r.ok());
+  CHECK(r->allowed);
+  CHECK(r->reset_in == 10 * kSec);  // not 7 s: the window did not start at the origin
+  clock->Advance(8 * kSec);
+  CHECK_FALSE(rl->CheckRateLimit("k", 1, 10 * kSec)->allowed);
+  clock->Advance(2 * kSec);
+  CHECK(rl->CheckRateLimit("k", 1, 10 * kSec)->allowed);
+}
+
 TEST_CASE("RateLimiter: a sliding window never admits more than `limit` in any window") {
   auto clock = std::make_shared<ManualClock>();
   auto rl = NewLocalRateLimiter(RateLimitMode::kSlidingWindow, clock);

@@ -7,17 +7,36 @@
 //                                       printing "saved ID" after each
 //   process_child record-sigterm DB OUT a RecordCache over SQLite table `users` of DB; on SIGTERM
 //                                       the exit hook writes its Size() to OUT; raise SIGTERM
+//   process_child redis-rate-limit PORT MODE,KEY,LIMIT,WINDOW_S,NOW_S,TRIES
+//                                       2 threads each make TRIES checks of KEY on a Redis
+//                                       RateLimiter (MODE fixed or sliding) at the 127.0.0.1
+//                                       server on PORT, with a ManualClock at NOW_S seconds
+//                                       (NOW_S "server": the server's clock); print "allowed N"
+//   process_child redis-lock PORT TRIES 2 threads each try TRIES times to take the Redis lock
+//                                       "critical"; inside, they count themselves in the server's
+//                                       "test:inside" and add 1 to "test:value" by GET and SET;
+//                                       print "entered N overlaps M"
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "larder/cache.h"
+#include "larder/coord.h"
 #include "larder/record_cache.h"
+#include "larder/redis.h"
 #include "larder/sqlite_source.h"
+#include "redis_server.h"
 
 namespace {
 
@@ -40,6 +59,83 @@ int RecordSigterm(const std::string& db, const std::string& out) {
   RaiseAndWait(SIGTERM);
 }
 
+int RedisRateLimit(const std::string& port, const std::string& spec) {
+  std::vector<std::string> f;
+  std::stringstream in(spec);
+  for (std::string part; std::getline(in, part, ',');) f.push_back(part);
+  if (f.size() != 6) return 2;
+  larder::RedisOptions redis;
+  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
+  larder::RedisRateLimiterOptions options;
+  if (f[4] != "server") {
+    auto clock = std::make_shared<larder::ManualClock>();
+    clock->Advance(std::chrono::seconds(std::atoll(f[4].c_str())));
+    options.clock = clock;
+  }
+  const auto mode =
+      f[0] == "fixed" ? larder::RateLimitMode::kFixedWindow : larder::RateLimitMode::kSlidingWindow;
+  auto limiter = larder::NewRedisRateLimiter(mode, redis, options);
+  if (!limiter.ok()) {
+    std::fprintf(stderr, "%s\n", limiter.status().ToString().c_str());
+    return 3;
+  }
+  const uint64_t limit = std::strtoull(f[2].c_str(), nullptr, 10);
+  const larder::Duration window = std::chrono::seconds(std::atoll(f[3].c_str()));
+  const int tries = std::atoi(f[5].c_str());
+  std::atomic<uint64_t> allowed{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < tries; ++i) {
+        auto r = (*limiter)->CheckRateLimit(f[1], limit, window);
+        if (!r.ok()) failed = true;
+        if (r.ok() && r->allowed) ++allowed;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (failed) return 3;
+  std::printf("allowed %llu\n", static_cast<unsigned long long>(allowed.load()));
+  return 0;
+}
+
+int RedisLock(const std::string& port, const std::string& tries_text) {
+  larder::RedisOptions redis;
+  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
+  auto locks = larder::NewRedisLockService(redis);
+  if (!locks.ok()) {
+    std::fprintf(stderr, "%s\n", locks.status().ToString().c_str());
+    return 3;
+  }
+  const int tries = std::atoi(tries_text.c_str());
+  std::atomic<int> entered{0}, overlaps{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      larder::testing::RawRedis raw(redis.port);
+      if (!raw.ok()) failed = true;
+      for (int i = 0; i < tries && !failed; ++i) {
+        auto token = (*locks)->AcquireLock("critical", std::chrono::seconds(60));
+        if (!token.ok()) failed = true;
+        if (!token.ok() || !token->has_value()) continue;
+        if (raw.Int({"INCR", "test:inside"}) != 1) ++overlaps;
+        const long long value = std::atoll(raw.Run({"GET", "test:value"}).c_str());  // nil: 0
+        (void)raw.Run({"SET", "test:value", std::to_string(value + 1)});
+        if (raw.Int({"DECR", "test:inside"}) != 0) ++overlaps;
+        ++entered;
+        auto released = (*locks)->ReleaseLock("critical", **token);
+        if (!released.ok() || !*released) failed = true;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (failed) return 3;
+  std::printf("entered %d overlaps %d\n", entered.load(), overlaps.load());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +145,8 @@ int main(int argc, char** argv) {
   }
   const std::string mode = argv[1];
   if (mode == "record-sigterm") return RecordSigterm(argv[2], argv[3]);
+  if (mode == "redis-rate-limit") return RedisRateLimit(argv[2], argv[3]);
+  if (mode == "redis-lock") return RedisLock(argv[2], argv[3]);
   const std::string dir = argv[2];
   const int n = std::atoi(argv[3]);
   auto opened = larder::Cache::Open({});
