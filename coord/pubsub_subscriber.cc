@@ -82,8 +82,10 @@ void Subscriber::Discard() noexcept {
 }
 
 void Subscriber::Cancel() noexcept {
-  if (std::shared_ptr<SubscriberRegistry> registry = registry_.lock()) registry->Unregister(this);
+  // Cancelled before unregistered: once a registry no longer routes to it (for Redis, once the
+  // server has no subscription left), nothing queued can start a call.
   Discard();
+  if (std::shared_ptr<SubscriberRegistry> registry = registry_.lock()) registry->Unregister(this);
   if (tls_running == this) return;  // unsubscribing from its own handler: that call is this one
   MessageHandler handler;
   {

@@ -293,8 +293,8 @@ Result<RedisReplyPtr> RedisConnection::NextReply() {
   if (redisGetReplyFromReader(ctx_, &raw) == REDIS_OK) {
     return RedisReplyPtr(static_cast<redisReply*>(raw));
   }
-  Status s = Status::Unavailable(fmt::format("redis {}: unreadable reply: {}", server_,
-                                             ctx_->errstr));
+  Status s =
+      Status::Unavailable(fmt::format("redis {}: unreadable reply: {}", server_, ctx_->errstr));
   NoteFailure(s);
   return s;
 }

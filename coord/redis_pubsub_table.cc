@@ -1,6 +1,7 @@
 // RedisPubSubTable: reference counts, commands to send, and replies received.
 #include "redis_pubsub_table.h"
 
+#include <iterator>
 #include <utility>
 
 namespace larder::coord {
@@ -52,10 +53,16 @@ RedisPubSubTable::Changes RedisPubSubTable::TakeChanges() {
       const Entry& e = it->second;
       if (e.refs > 0 && !e.sent) {
         out.subscribe[k].push_back(it->first);
-        Update(map, it, [](Entry& x) { x.sent = true, ++x.unanswered; });
+        Update(map, it, [](Entry& x) {
+          x.sent = true;
+          ++x.unanswered;
+        });
       } else if (e.refs == 0 && e.sent) {
         out.unsubscribe[k].push_back(it->first);
-        Update(map, it, [](Entry& x) { x.sent = false, ++x.unanswered; });
+        Update(map, it, [](Entry& x) {
+          x.sent = false;
+          ++x.unanswered;
+        });
       }
       it = next;
     }

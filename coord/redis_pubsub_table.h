@@ -49,8 +49,8 @@ class RedisPubSubTable {
 
  private:
   struct Entry {
-    size_t refs = 0;         // local subscriptions wanting the name
-    bool sent = false;       // the last command sent for it was a SUBSCRIBE
+    size_t refs = 0;          // local subscriptions wanting the name
+    bool sent = false;        // the last command sent for it was a SUBSCRIBE
     uint32_t unanswered = 0;  // commands sent for it without their reply yet
   };
   using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
@@ -58,9 +58,7 @@ class RedisPubSubTable {
   static bool Lagging(const Entry& e) noexcept {
     return e.refs > 0 && !(e.sent && e.unanswered == 0);
   }
-  static bool Idle(const Entry& e) noexcept {
-    return e.refs == 0 && !e.sent && e.unanswered == 0;
-  }
+  static bool Idle(const Entry& e) noexcept { return e.refs == 0 && !e.sent && e.unanswered == 0; }
   // Applies fn(entry), keeping not_active_ right and erasing an entry left with nothing to do.
   template <typename Fn>
   void Update(Map& map, Map::iterator it, Fn&& fn) noexcept;

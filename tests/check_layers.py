@@ -20,7 +20,7 @@ ALLOWED = {
     "coord": {"larder", "index"},
     "examples": {"larder"},
     "tests/api": {"larder"},
-    "tests/fuzz": {"larder", "snapshot", "index"},
+    "tests/fuzz": {"larder", "snapshot", "index", "coord"},
     "tests/index": {"larder", "index"},
     "tests/loaders": {"larder"},
     "tests/coord": {"larder"},

@@ -1,5 +1,7 @@
-// Redis connection settings and the Redis-backed RateLimiter and LockService of larder/coord.h:
-// the same contracts as the in-process versions, shared by every process using one Redis server.
+// Redis connection settings and the Redis-backed RateLimiter, LockService, SessionStore and
+// PubSub of larder/coord.h: the same contracts as the in-process versions (differences are
+// noted at each factory), shared by every process using one Redis server. One server, not a
+// Redis Cluster: scripts touch keys they compute.
 //
 // Thread safety: every method of the returned objects may be called from any thread. Each object
 // owns a small pool of connections (RedisOptions::max_connections); a call holds one connection
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,5 +110,64 @@ struct RedisLockOptions {
 // PINGs before returning, with the errors of NewRedisRateLimiter.
 Result<std::unique_ptr<LockService>> NewRedisLockService(const RedisOptions& redis,
                                                          const RedisLockOptions& options = {});
+
+struct RedisSessionOptions {
+  // Put before every key: prefix + "s:" + id (a session: hash of user, data and ttl, expiring
+  // with it), prefix + "u:" + user_id (the user's session ids, a sorted set in creation order),
+  // prefix + "all" (every session id, scored by its deadline) and prefix + "seq" (the creation
+  // counter). Default "larder:session:".
+  std::string key_prefix = "larder:session:";
+};
+
+// A SessionStore over Redis. Each operation is one atomic Lua script, so every process sees one
+// store. Expiry is the server's (PEXPIRE on the session's key, moved on each use), so it needs
+// no clock; ttls round up to whole milliseconds (capped at Duration::max(), about 292 years), and
+// expires_in is in whole milliseconds. A user's set of ids expires with the user's last session;
+// expired ids in it are dropped when the user's sessions are listed. ApproximateSize() is the
+// number of ids in prefix + "all": live sessions, plus expired ones until the next CreateSession
+// prunes them (and any a server-side DEL removed behind the store's back). Connects and PINGs
+// before returning, with the errors of NewRedisRateLimiter.
+Result<std::unique_ptr<SessionStore>> NewRedisSessionStore(const RedisOptions& redis,
+                                                           const RedisSessionOptions& options = {});
+
+struct RedisPubSubOptions {
+  // Subscription queues and dispatcher threads, as for NewLocalPubSub.
+  PubSubOptions delivery;
+  // Called on the subscriber connection's thread with false when that connection is lost, and
+  // with true once it is back with every subscription in place; not for the first connection
+  // (the factory waits for it). Messages published meanwhile are lost: a listener that cannot
+  // afford that resynchronizes on true. It must return promptly, and must not destroy the
+  // PubSub; Subscribe and Flush from it return FailedPrecondition. Default: none.
+  std::function<void(bool connected)> on_connection_change;
+  // An idle subscriber connection is PINGed this often, so a server that vanished without
+  // closing the connection is noticed within about ping_interval + command_timeout.
+  // Default 5 s; 0 = never (then only a closed connection is noticed); must not be negative.
+  Duration ping_interval = std::chrono::seconds(5);
+};
+
+// A PubSub over Redis PUBLISH, SUBSCRIBE and PSUBSCRIBE: messages reach every process using the
+// server. Publish runs PUBLISH on a pooled connection. One more connection, owned by a thread,
+// is subscribed to the union of the local subscriptions: local subscriptions to one channel or
+// pattern share one Redis subscription, dropped with the last of them. What it receives goes
+// through the same bounded queues and dispatchers as NewLocalPubSub (same overflow policy and
+// Stats). After losing it, the thread reconnects with the RedisOptions back-off and subscribes
+// again; on_connection_change tells when. Differences from the in-process PubSub:
+//   Publish    returns Redis's count: one per PubSub (connection) subscribed to the channel,
+//              plus one per matching pattern each holds, however many local subscriptions
+//              share them.
+//   Subscribe, PSubscribe  return once the server has confirmed the subscription, so a message
+//              published after they return is received. Unavailable while the subscriber
+//              connection is down (subscriptions made before outlive the outage).
+//   Flush      PINGs the subscriber connection and waits for the answer, then for delivery: every
+//              message whose PUBLISH completed before the call is delivered, dropped or
+//              discarded (messages still on their way to the server cannot be known). While
+//              the connection is down it delivers what was received and returns Unavailable.
+//   ordering   messages from one publishing thread keep their order; messages published during
+//              an outage are lost.
+// Connects both connections before returning, with the errors of NewRedisRateLimiter;
+// InvalidArgument for a zero capacity or thread count, or a negative ping_interval.
+// Destroying it as NewLocalPubSub. REQUIRES: not destroyed from a handler or the callback.
+Result<std::unique_ptr<PubSub>> NewRedisPubSub(const RedisOptions& redis,
+                                               const RedisPubSubOptions& options = {});
 
 }  // namespace larder

@@ -16,6 +16,12 @@
 //                                       "critical"; inside, they count themselves in the server's
 //                                       "test:inside" and add 1 to "test:value" by GET and SET;
 //                                       print "entered N overlaps M"
+//   process_child backplane-write PORT KEY  an instance of the cache "users" on a backplane over
+//                                       Redis: Set(KEY) and InvalidatePattern(KEY + ":*"), wait
+//                                       until both are sent; print "sent N"
+//   process_child redis-publish PORT CHANNEL,COUNT
+//                                       publish COUNT messages "0".."COUNT-1" on CHANNEL through a
+//                                       Redis PubSub; print "receivers R" (the counts' sum)
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "larder/backplane.h"
 #include "larder/cache.h"
 #include "larder/coord.h"
 #include "larder/record_cache.h"
@@ -136,6 +143,48 @@ int RedisLock(const std::string& port, const std::string& tries_text) {
   return 0;
 }
 
+int RedisPublish(const std::string& port, const std::string& spec) {
+  const size_t comma = spec.rfind(',');
+  if (comma == std::string::npos) return 2;
+  const std::string channel = spec.substr(0, comma);
+  const int count = std::atoi(spec.c_str() + comma + 1);
+  larder::RedisOptions redis;
+  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
+  auto pubsub = larder::NewRedisPubSub(redis);
+  if (!pubsub.ok()) {
+    std::fprintf(stderr, "%s\n", pubsub.status().ToString().c_str());
+    return 3;
+  }
+  uint64_t receivers = 0;
+  for (int i = 0; i < count; ++i) {
+    auto n = (*pubsub)->Publish(channel, std::to_string(i));
+    if (!n.ok()) {
+      std::fprintf(stderr, "%s\n", n.status().ToString().c_str());
+      return 3;
+    }
+    receivers += *n;
+  }
+  std::printf("receivers %llu\n", static_cast<unsigned long long>(receivers));
+  return 0;
+}
+
+int BackplaneWrite(const std::string& port, const std::string& key) {
+  larder::RedisOptions redis;
+  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
+  auto cache = larder::Cache::Open({});
+  if (!cache.ok()) return 3;
+  auto plane = larder::Backplane::Connect(**cache, redis, {.name = "users"});
+  if (!plane.ok()) {
+    std::fprintf(stderr, "%s\n", plane.status().ToString().c_str());
+    return 3;
+  }
+  if (!(*cache)->Set(key, "from another process").ok()) return 3;
+  if (!(*cache)->InvalidatePattern(key + ":*").ok()) return 3;
+  (*plane)->WaitUntilSent();
+  std::printf("sent %llu\n", static_cast<unsigned long long>((*plane)->GetStats().published));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,6 +196,8 @@ int main(int argc, char** argv) {
   if (mode == "record-sigterm") return RecordSigterm(argv[2], argv[3]);
   if (mode == "redis-rate-limit") return RedisRateLimit(argv[2], argv[3]);
   if (mode == "redis-lock") return RedisLock(argv[2], argv[3]);
+  if (mode == "redis-publish") return RedisPublish(argv[2], argv[3]);
+  if (mode == "backplane-write") return BackplaneWrite(argv[2], argv[3]);
   const std::string dir = argv[2];
   const int n = std::atoi(argv[3]);
   auto opened = larder::Cache::Open({});

@@ -1,0 +1,33 @@
+// Backplane messages: what one instance tells the others, as text on a pub/sub channel.
+//
+//   "lb1 <publisher> <sequence> <kind> <payload>"
+//
+// publisher: 1 to 64 bytes without spaces; sequence: decimal, 1 to 20 digits, at least 1; kind:
+// one byte, k (key), p (pattern), t (tag) or c (clear, empty payload); payload: every byte after
+// the space that ends the kind, unchanged (keys, patterns and tags may hold any byte).
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace larder::coord {
+
+enum class BackplaneKind : char { kKey = 'k', kPattern = 'p', kTag = 't', kClear = 'c' };
+
+struct BackplaneMessage {
+  std::string_view publisher;
+  uint64_t sequence = 0;
+  BackplaneKind kind = BackplaneKind::kKey;
+  std::string_view payload;  // views the decoded text
+};
+
+std::string EncodeBackplaneMessage(std::string_view publisher, uint64_t sequence,
+                                   BackplaneKind kind, std::string_view payload);
+// nullopt for anything that is not a well-formed message.
+std::optional<BackplaneMessage> DecodeBackplaneMessage(std::string_view text);
+
+}  // namespace larder::coord
