@@ -36,7 +36,10 @@ std::optional<BackplaneMessage> DecodeBackplaneMessage(std::string_view text) {
   if (!publisher || publisher->empty() || publisher->size() > kMaxPublisher) return std::nullopt;
   m.publisher = *publisher;
   const std::optional<std::string_view> sequence = Field(&rest);
-  if (!sequence || sequence->empty() || sequence->size() > 20) return std::nullopt;
+  // Canonical decimal only (no leading zero), so a message has one spelling.
+  if (!sequence || sequence->empty() || sequence->size() > 20 || (*sequence)[0] == '0') {
+    return std::nullopt;
+  }
   const auto [end, ec] = std::from_chars(sequence->data(), sequence->data() + sequence->size(),
                                          m.sequence);
   if (ec != std::errc() || end != sequence->data() + sequence->size() || m.sequence == 0) {

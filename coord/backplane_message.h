@@ -2,7 +2,7 @@
 //
 //   "lb1 <publisher> <sequence> <kind> <payload>"
 //
-// publisher: 1 to 64 bytes without spaces; sequence: decimal, 1 to 20 digits, at least 1; kind:
+// publisher: 1 to 64 bytes without spaces; sequence: decimal without leading zeros, at least 1; kind:
 // one byte, k (key), p (pattern), t (tag) or c (clear, empty payload); payload: every byte after
 // the space that ends the kind, unchanged (keys, patterns and tags may hold any byte).
 //

@@ -164,8 +164,9 @@ TEST_CASE("Backplane: foreign or malformed messages on the channel are counted a
   REQUIRE(c.bus->Publish("larder:bp:users", "hello").ok());
   REQUIRE(c.bus->Publish("larder:bp:users", "lb1 p 0 k k").ok());  // sequence 0
   REQUIRE(c.bus->Publish("larder:bp:users", "lb1 p 1 x k").ok());  // unknown kind
+  REQUIRE(c.bus->Publish("larder:bp:users", "lb1 p 01 k k").ok());  // not canonical
   c.Settle();
-  CHECK(c.a_plane->GetStats().malformed == 3);
+  CHECK(c.a_plane->GetStats().malformed == 4);
   CHECK(c.a->Exists("k"));
   CHECK(Backplane::Attach(*c.a, *c.bus, {}).status().IsInvalidArgument());
 }

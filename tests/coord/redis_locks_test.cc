@@ -1,68 +1,44 @@
-// Redis locks: one holder across threads and processes, token-checked release and extend, and
-// expiry. Expiry is the server's (PX); tests make a ttl pass by expiring the key in Redis
-// directly (PEXPIREAT to a past time), which is what the server does when the ttl runs out.
+// Redis locks: the LockService contract (locks_contract.h) on a throwaway server, the ttl as the
+// key's, and one holder across processes. Expiry is the server's (PX); tests make a ttl pass by
+// expiring the key in Redis directly (PEXPIREAT to a past time), which is what the server does
+// when the ttl runs out.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
 
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <memory>
-#include <set>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "child_process.h"
+#include "coord_testing.h"
 #include "larder/coord.h"
 #include "larder/redis.h"
-#include "redis_server.h"
+#include "locks_contract.h"
+#include "redis_fixture.h"
 
 namespace larder {
 namespace {
 
-constexpr Duration kSec = std::chrono::seconds(1);
+using testing::kSec;
 
-std::unique_ptr<LockService> NewLocks(const testing::RedisServer& server) {
-  Result<std::unique_ptr<LockService>> locks = NewRedisLockService(server.options());
-  REQUIRE(locks.ok());
-  return *std::move(locks);
-}
-
-// What the server does when a lock's ttl passes.
-void ExpireNow(testing::RawRedis& raw, std::string_view key) {
-  REQUIRE(raw.Int({"PEXPIREAT", key, "1"}) == 1);
-  REQUIRE(raw.Int({"EXISTS", key}) == 0);
+std::unique_ptr<LockService> NewLocks(const testing::RedisFixture& redis) {
+  return testing::Opened(NewRedisLockService(redis.options()));
 }
 
 }  // namespace
 
-TEST_CASE("RedisLocks: one holder at a time; release needs the holder's token") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  auto locks = NewLocks(*server);
-  Result<std::optional<std::string>> a = locks->AcquireLock("invoice:7", 30 * kSec);
-  REQUIRE(a.ok());
-  REQUIRE(a->has_value());
-  CHECK((*a)->size() == 32);
-  CHECK_FALSE(locks->AcquireLock("invoice:7", 30 * kSec)->has_value());
-  CHECK(locks->AcquireLock("invoice:8", 30 * kSec)->has_value());  // other keys are free
-  CHECK_FALSE(*locks->ReleaseLock("invoice:7", "0123456789abcdef0123456789abcdef"));
-  CHECK_FALSE(*locks->ReleaseLock("invoice:7", ""));
-  CHECK_FALSE(locks->AcquireLock("invoice:7", 30 * kSec)->has_value());  // still held
-  CHECK(*locks->ReleaseLock("invoice:7", **a));
-  CHECK_FALSE(*locks->ReleaseLock("invoice:7", **a));  // released once
-  CHECK_FALSE(*locks->ReleaseLock("never-held", **a));
-  CHECK(locks->AcquireLock("invoice:7", 30 * kSec)->has_value());
+TEST_CASE("Locks (Redis): one holder at a time; release needs the holder's token") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  contract::OneHolderAtATime(*NewLocks(redis));
 }
 
-TEST_CASE("RedisLocks: the ttl is the key's; extend moves it; an expired lock can be taken over") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  auto locks = NewLocks(*server);
-  testing::RawRedis raw(server->port());
-  REQUIRE(raw.ok());
+TEST_CASE("Locks (Redis): the ttl is the key's; extend moves it; an expired lock is taken over") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  auto locks = NewLocks(redis);
+  testing::RawRedis& raw = redis.raw();
   const std::string first = **locks->AcquireLock("job", 10 * kSec);
   CHECK(raw.Run({"GET", "larder:lock:job"}) == first);
   long long ttl = raw.Int({"PTTL", "larder:lock:job"});
@@ -74,55 +50,20 @@ TEST_CASE("RedisLocks: the ttl is the key's; extend moves it; an expired lock ca
   CHECK(ttl <= 60'000);
   CHECK_FALSE(*locks->ExtendLock("job", "0123456789abcdef0123456789abcdef", 90 * kSec));
   CHECK(raw.Int({"PTTL", "larder:lock:job"}) <= 60'000);  // a wrong token moved nothing
-  CHECK_FALSE(locks->AcquireLock("job", 10 * kSec)->has_value());
-
-  ExpireNow(raw, "larder:lock:job");  // the holder is presumed dead
-  CHECK_FALSE(*locks->ExtendLock("job", first, 10 * kSec));
-  CHECK_FALSE(*locks->ReleaseLock("job", first));
-  const std::string second = **locks->AcquireLock("job", 10 * kSec);
-  CHECK(second != first);
-  CHECK_FALSE(*locks->ReleaseLock("job", first));  // the stale token cannot free the new holder
-  CHECK_FALSE(*locks->ExtendLock("job", first, 10 * kSec));
-  CHECK(*locks->ReleaseLock("job", second));
-
-  // A ttl under a millisecond still takes the lock (rounded up to 1 ms, never PX 0).
-  CHECK(locks->AcquireLock("short", std::chrono::nanoseconds(1)).ok());
-  CHECK(locks->AcquireLock("job", Duration::zero()).status().IsInvalidArgument());
-  CHECK(locks->ExtendLock("job", second, -kSec).status().IsInvalidArgument());
+  contract::ExpiredLockIsTakenOver(*locks, first, [&] { redis.ExpireNow("larder:lock:job"); });
 }
 
-TEST_CASE("RedisLocks: tokens do not repeat; threads never hold a lock together") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  auto locks = NewLocks(*server);
-  std::set<std::string> tokens;
-  for (int i = 0; i < 300; ++i) {
-    const std::string t = **locks->AcquireLock("k" + std::to_string(i), 60 * kSec);
-    CHECK(tokens.insert(t).second);
-  }
-  std::atomic<int> inside{0}, overlaps{0}, entered{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 200; ++i) {
-        Result<std::optional<std::string>> token = locks->AcquireLock("critical", 60 * kSec);
-        if (!token.ok() || !token->has_value()) continue;
-        if (inside.fetch_add(1) != 0) ++overlaps;
-        ++entered;
-        inside.fetch_sub(1);
-        (void)locks->ReleaseLock("critical", **token);  // checked by the next acquire
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  CHECK(overlaps.load() == 0);
-  CHECK(entered.load() > 0);
+TEST_CASE("Locks (Redis): tokens do not repeat; threads never hold a lock together") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  contract::TokensDoNotRepeatAndHoldersNeverOverlap(*NewLocks(redis), /*tokens=*/300,
+                                                    /*tries=*/200);
 }
 
-TEST_CASE("RedisLocks: 2 processes x 2 threads never hold the lock together") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  const std::string port = std::to_string(server->port());
+TEST_CASE("Locks (Redis): 2 processes x 2 threads never hold the lock together") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  const std::string port = std::to_string(redis.port());
   testing::ChildProcess a("redis-lock", port, "300");
   testing::ChildProcess b("redis-lock", port, "300");
   int entered = 0;
@@ -137,7 +78,7 @@ TEST_CASE("RedisLocks: 2 processes x 2 threads never hold the lock together") {
     entered += n;
   }
   // Every holder added 1 by GET then SET: a second holder at the same time would lose updates.
-  testing::RawRedis raw(server->port());
+  testing::RawRedis raw(redis.port());
   CHECK(raw.Int({"GET", "test:value"}) == entered);
   CHECK(raw.Int({"GET", "test:inside"}) == 0);
 }

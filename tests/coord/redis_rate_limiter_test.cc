@@ -1,42 +1,45 @@
-// Redis rate limiter: the local limiter's contract on a throwaway server, exact across processes.
-// Windows move on a ManualClock whose time the scripts receive, so nothing sleeps; one test uses
-// the server's clock with a window far longer than the test.
+// Redis rate limiter: the RateLimiter contract (rate_limiter_contract.h) on a throwaway server,
+// the same answers as the local limiter, exact across processes, the server's clock and the key
+// layout. Windows move on a ManualClock whose time the scripts receive, so nothing sleeps; one test
+// uses the server's clock with a window far longer than the test.
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
 
-#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
-#include <vector>
+#include <string_view>
+#include <utility>
 
 #include "child_process.h"
+#include "coord_testing.h"
 #include "larder/coord.h"
 #include "larder/redis.h"
-#include "redis_server.h"
+#include "rate_limiter_contract.h"
+#include "redis_fixture.h"
 
 namespace larder {
 namespace {
 
-constexpr Duration kSec = std::chrono::seconds(1);
+using testing::kSec;
 
-struct Limiter {
-  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
-  std::unique_ptr<RateLimiter> limiter;
-};
-
-Limiter NewLimiter(const testing::RedisServer& server, RateLimitMode mode,
-                   std::string prefix = "larder:rl:") {
-  Limiter l;
-  Result<std::unique_ptr<RateLimiter>> made = NewRedisRateLimiter(
-      mode, server.options(), {.key_prefix = std::move(prefix), .clock = l.clock});
-  REQUIRE(made.ok());
-  l.limiter = *std::move(made);
+contract::LimiterUnderTest NewLimiter(const testing::RedisFixture& redis, RateLimitMode mode,
+                                      std::string prefix = "larder:rl:") {
+  contract::LimiterUnderTest l;
+  l.limiter = testing::Opened(NewRedisRateLimiter(
+      mode, redis.options(), {.key_prefix = std::move(prefix), .clock = l.clock}));
   return l;
+}
+
+// Runs a contract check with limiters on a throwaway server (skipped without redis-server).
+void RunOverRedis(const std::function<void(const contract::LimiterFactory&)>& check) {
+  testing::RedisFixture redis;
+  if (redis) check([&redis](RateLimitMode mode) { return NewLimiter(redis, mode); });
 }
 
 // Runs two process_child redis-rate-limit children at once; returns the requests they admitted.
@@ -57,77 +60,20 @@ uint64_t AdmittedByTwoProcesses(uint16_t port, const std::string& spec) {
 
 }  // namespace
 
-TEST_CASE("RedisRateLimiter: a fixed window admits `limit` requests, then resets after it") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  Limiter l = NewLimiter(*server, RateLimitMode::kFixedWindow);
-  RateLimiter& rl = *l.limiter;
-  for (uint64_t i = 1; i <= 3; ++i) {
-    Result<RateLimitResult> r = rl.CheckRateLimit("ip:1", 3, 10 * kSec);
-    REQUIRE(r.ok());
-    CHECK(r->allowed);
-    CHECK(r->remaining == 3 - i);
-    CHECK(r->reset_in == 10 * kSec);
-  }
-  l.clock->Advance(4 * kSec);
-  Result<RateLimitResult> r = rl.CheckRateLimit("ip:1", 3, 10 * kSec);
-  REQUIRE(r.ok());
-  CHECK_FALSE(r->allowed);
-  CHECK(r->remaining == 0);
-  CHECK(r->reset_in == 6 * kSec);
-  // Keys are independent; a key's window starts at its own first request.
-  r = rl.CheckRateLimit("ip:2", 3, 10 * kSec);
-  CHECK(r->allowed);
-  CHECK(r->reset_in == 10 * kSec);
-  Result<RateLimitResult> info = rl.GetRateLimitInfo("ip:1", 3);
-  REQUIRE(info.ok());
-  CHECK_FALSE(info->allowed);
-  CHECK(info->reset_in == 6 * kSec);
-  l.clock->Advance(6 * kSec);
-  info = rl.GetRateLimitInfo("ip:1", 3);
-  CHECK(info->allowed);
-  CHECK(info->remaining == 3);
-  CHECK(info->reset_in == Duration::zero());
-  r = rl.CheckRateLimit("ip:1", 3, 10 * kSec);
-  CHECK(r->allowed);
-  CHECK(r->remaining == 2);
-  CHECK(rl.GetRateLimitInfo("never", 5)->remaining == 5);
+TEST_CASE("RateLimiter (Redis): a fixed window admits `limit` requests, then resets after it") {
+  RunOverRedis(contract::FixedWindowAdmitsLimitThenResets);
 }
 
-TEST_CASE("RedisRateLimiter: a sliding window never admits more than `limit` in any window") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  Limiter l = NewLimiter(*server, RateLimitMode::kSlidingWindow);
-  RateLimiter& rl = *l.limiter;
-  // 3 per 10 s: requests at 0, 4, 8 pass; at 9 it is refused; at 10 the first one has left.
-  CHECK(rl.CheckRateLimit("k", 3, 10 * kSec)->allowed);
-  l.clock->Advance(4 * kSec);
-  CHECK(rl.CheckRateLimit("k", 3, 10 * kSec)->allowed);
-  l.clock->Advance(4 * kSec);
-  CHECK(rl.CheckRateLimit("k", 3, 10 * kSec)->allowed);
-  l.clock->Advance(1 * kSec);
-  Result<RateLimitResult> r = rl.CheckRateLimit("k", 3, 10 * kSec);
-  REQUIRE(r.ok());
-  CHECK_FALSE(r->allowed);
-  CHECK(r->reset_in == 1 * kSec);
-  l.clock->Advance(1 * kSec);
-  CHECK(rl.CheckRateLimit("k", 3, 10 * kSec)->allowed);
-  CHECK_FALSE(rl.CheckRateLimit("k", 3, 10 * kSec)->allowed);
-  Result<RateLimitResult> info = rl.GetRateLimitInfo("k", 3);
-  REQUIRE(info.ok());
-  CHECK(info->remaining == 0);
-  CHECK(info->reset_in == 4 * kSec);  // the request made at 4 s leaves at 14 s
-  CHECK(rl.GetRateLimitInfo("never", 5)->remaining == 5);
-  // Requests at one instant are all kept (members are unique per request).
-  for (int i = 0; i < 5; ++i) CHECK(rl.CheckRateLimit("burst", 5, kSec)->allowed);
-  CHECK_FALSE(rl.CheckRateLimit("burst", 5, kSec)->allowed);
+TEST_CASE("RateLimiter (Redis): a sliding window never admits more than `limit` in any window") {
+  RunOverRedis(contract::SlidingWindowNeverExceedsLimit);
 }
 
-TEST_CASE("RedisRateLimiter: answers exactly as the local limiter over random traffic") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
+TEST_CASE("RateLimiter (Redis): answers exactly as the local limiter over random traffic") {
+  testing::RedisFixture redis;
+  if (!redis) return;
   for (RateLimitMode mode : {RateLimitMode::kFixedWindow, RateLimitMode::kSlidingWindow}) {
-    Limiter remote = NewLimiter(*server, mode, mode == RateLimitMode::kFixedWindow ? "f/" : "s/");
+    contract::LimiterUnderTest remote =
+        NewLimiter(redis, mode, mode == RateLimitMode::kFixedWindow ? "f/" : "s/");
     auto local_clock = std::make_shared<ManualClock>();
     std::unique_ptr<RateLimiter> local = NewLocalRateLimiter(mode, local_clock);
     std::mt19937 rng(42);
@@ -152,9 +98,9 @@ TEST_CASE("RedisRateLimiter: answers exactly as the local limiter over random tr
   }
 }
 
-TEST_CASE("RedisRateLimiter: 2 processes x 2 threads never get more than the limit per window") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
+TEST_CASE("RateLimiter (Redis): 2 processes x 2 threads never get more than the limit per window") {
+  testing::RedisFixture redis;
+  if (!redis) return;
   for (const char* mode : {"fixed", "sliding"}) {
     CAPTURE(mode);
     // Each window is a fresh pair of processes whose ManualClocks read its start; 2 x 2 x 150
@@ -162,42 +108,25 @@ TEST_CASE("RedisRateLimiter: 2 processes x 2 threads never get more than the lim
     for (int window = 0; window < 3; ++window) {
       const std::string spec =
           std::string(mode) + ",shared,100,10," + std::to_string(window * 10) + ",150";
-      CHECK(AdmittedByTwoProcesses(server->port(), spec) == 100);
+      CHECK(AdmittedByTwoProcesses(redis.port(), spec) == 100);
     }
   }
   // The server's clock: one window of an hour, whatever the processes' clocks say.
-  CHECK(AdmittedByTwoProcesses(server->port(), "sliding,server-clock,100,3600,server,150") == 100);
-  CHECK(AdmittedByTwoProcesses(server->port(), "fixed,server-clock,100,3600,server,150") == 100);
+  CHECK(AdmittedByTwoProcesses(redis.port(), "sliding,server-clock,100,3600,server,150") == 100);
+  CHECK(AdmittedByTwoProcesses(redis.port(), "fixed,server-clock,100,3600,server,150") == 100);
 }
 
-TEST_CASE("RedisRateLimiter: threads of one process share the limit exactly") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  for (RateLimitMode mode : {RateLimitMode::kFixedWindow, RateLimitMode::kSlidingWindow}) {
-    Limiter l = NewLimiter(*server, mode);
-    for (int window = 0; window < 2; ++window) {
-      std::atomic<uint64_t> allowed{0};
-      std::vector<std::thread> threads;
-      for (int t = 0; t < 4; ++t) {
-        threads.emplace_back([&] {
-          for (int i = 0; i < 60; ++i) {
-            Result<RateLimitResult> r = l.limiter->CheckRateLimit("shared", 100, 10 * kSec);
-            if (r.ok() && r->allowed) ++allowed;
-          }
-        });
-      }
-      for (std::thread& t : threads) t.join();
-      CHECK(allowed.load() == 100);
-      l.clock->Advance(10 * kSec);
-    }
-  }
+TEST_CASE("RateLimiter (Redis): threads of one process share the limit exactly") {
+  RunOverRedis([](const contract::LimiterFactory& make) {
+    contract::ConcurrentCallersGetExactlyTheLimit(make, /*windows=*/2, /*tries=*/60);
+  });
 }
 
-TEST_CASE("RedisRateLimiter: without a clock the server's TIME keeps the window") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
+TEST_CASE("RateLimiter (Redis): without a clock the server's TIME keeps the window") {
+  testing::RedisFixture redis;
+  if (!redis) return;
   Result<std::unique_ptr<RateLimiter>> made =
-      NewRedisRateLimiter(RateLimitMode::kFixedWindow, server->options());
+      NewRedisRateLimiter(RateLimitMode::kFixedWindow, redis.options());
   REQUIRE(made.ok());
   RateLimiter& rl = **made;
   const Duration hour = std::chrono::hours(1);
@@ -211,13 +140,12 @@ TEST_CASE("RedisRateLimiter: without a clock the server's TIME keeps the window"
   CHECK(rl.GetRateLimitInfo("k", 2)->remaining == 0);
 }
 
-TEST_CASE("RedisRateLimiter: keys live under the prefix and expire with their window") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  testing::RawRedis raw(server->port());
-  REQUIRE(raw.ok());
-  Limiter fixed = NewLimiter(*server, RateLimitMode::kFixedWindow, "app:");
-  Limiter sliding = NewLimiter(*server, RateLimitMode::kSlidingWindow, "app:");
+TEST_CASE("RateLimiter (Redis): keys live under the prefix and expire with their window") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  testing::RawRedis& raw = redis.raw();
+  contract::LimiterUnderTest fixed = NewLimiter(redis, RateLimitMode::kFixedWindow, "app:");
+  contract::LimiterUnderTest sliding = NewLimiter(redis, RateLimitMode::kSlidingWindow, "app:");
   REQUIRE(fixed.limiter->CheckRateLimit("user:1", 5, 30 * kSec).ok());
   REQUIRE(sliding.limiter->CheckRateLimit("user:1", 5, 30 * kSec).ok());
   CHECK(raw.Run({"TYPE", "app:f:user:1"}) == "hash");
@@ -235,20 +163,8 @@ TEST_CASE("RedisRateLimiter: keys live under the prefix and expire with their wi
   CHECK(r.status().message().find("WRONGTYPE") != std::string_view::npos);
 }
 
-TEST_CASE("RedisRateLimiter: zero limits and non-positive windows are refused") {
-  auto server = testing::StartRedisForTest();
-  if (server == nullptr) return;
-  Limiter l = NewLimiter(*server, RateLimitMode::kFixedWindow);
-  RateLimiter& rl = *l.limiter;
-  Result<RateLimitResult> r = rl.CheckRateLimit("k", 0, kSec);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message().find("limit") != std::string_view::npos);
-  r = rl.CheckRateLimit("k", 5, Duration::zero());
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message().find("window") != std::string_view::npos);
-  CHECK(rl.CheckRateLimit("k", 5, -kSec).status().IsInvalidArgument());
-  CHECK(rl.GetRateLimitInfo("k", 0).status().IsInvalidArgument());
-  CHECK(rl.GetRateLimitInfo("k", 5)->remaining == 5);  // the refused calls counted nothing
+TEST_CASE("RateLimiter (Redis): zero limits and non-positive windows are refused") {
+  RunOverRedis(contract::RefusesZeroLimitsAndBadWindows);
 }
 
 }  // namespace larder

@@ -55,6 +55,20 @@ std::string ValueFor(int i) { return "value-" + std::to_string(i * 7919) + std::
   for (;;) pause();  // the signal's default action ends us
 }
 
+// Options for the Redis server on 127.0.0.1:PORT.
+larder::RedisOptions RedisAt(const std::string& port) {
+  larder::RedisOptions redis;
+  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
+  return redis;
+}
+
+// Whether `r` holds a value; if not, prints its status on stderr.
+template <typename T>
+bool Ok(const larder::Result<T>& r) {
+  if (!r.ok()) std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+  return r.ok();
+}
+
 int RecordSigterm(const std::string& db, const std::string& out) {
   auto source = larder::SqliteSource::Open({.path = db, .table = "users"});
   if (!source.ok()) return 3;
@@ -71,8 +85,6 @@ int RedisRateLimit(const std::string& port, const std::string& spec) {
   std::stringstream in(spec);
   for (std::string part; std::getline(in, part, ',');) f.push_back(part);
   if (f.size() != 6) return 2;
-  larder::RedisOptions redis;
-  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
   larder::RedisRateLimiterOptions options;
   if (f[4] != "server") {
     auto clock = std::make_shared<larder::ManualClock>();
@@ -81,11 +93,8 @@ int RedisRateLimit(const std::string& port, const std::string& spec) {
   }
   const auto mode =
       f[0] == "fixed" ? larder::RateLimitMode::kFixedWindow : larder::RateLimitMode::kSlidingWindow;
-  auto limiter = larder::NewRedisRateLimiter(mode, redis, options);
-  if (!limiter.ok()) {
-    std::fprintf(stderr, "%s\n", limiter.status().ToString().c_str());
-    return 3;
-  }
+  auto limiter = larder::NewRedisRateLimiter(mode, RedisAt(port), options);
+  if (!Ok(limiter)) return 3;
   const uint64_t limit = std::strtoull(f[2].c_str(), nullptr, 10);
   const larder::Duration window = std::chrono::seconds(std::atoll(f[3].c_str()));
   const int tries = std::atoi(f[5].c_str());
@@ -108,13 +117,9 @@ int RedisRateLimit(const std::string& port, const std::string& spec) {
 }
 
 int RedisLock(const std::string& port, const std::string& tries_text) {
-  larder::RedisOptions redis;
-  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
+  const larder::RedisOptions redis = RedisAt(port);
   auto locks = larder::NewRedisLockService(redis);
-  if (!locks.ok()) {
-    std::fprintf(stderr, "%s\n", locks.status().ToString().c_str());
-    return 3;
-  }
+  if (!Ok(locks)) return 3;
   const int tries = std::atoi(tries_text.c_str());
   std::atomic<int> entered{0}, overlaps{0};
   std::atomic<bool> failed{false};
@@ -148,20 +153,12 @@ int RedisPublish(const std::string& port, const std::string& spec) {
   if (comma == std::string::npos) return 2;
   const std::string channel = spec.substr(0, comma);
   const int count = std::atoi(spec.c_str() + comma + 1);
-  larder::RedisOptions redis;
-  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
-  auto pubsub = larder::NewRedisPubSub(redis);
-  if (!pubsub.ok()) {
-    std::fprintf(stderr, "%s\n", pubsub.status().ToString().c_str());
-    return 3;
-  }
+  auto pubsub = larder::NewRedisPubSub(RedisAt(port));
+  if (!Ok(pubsub)) return 3;
   uint64_t receivers = 0;
   for (int i = 0; i < count; ++i) {
     auto n = (*pubsub)->Publish(channel, std::to_string(i));
-    if (!n.ok()) {
-      std::fprintf(stderr, "%s\n", n.status().ToString().c_str());
-      return 3;
-    }
+    if (!Ok(n)) return 3;
     receivers += *n;
   }
   std::printf("receivers %llu\n", static_cast<unsigned long long>(receivers));
@@ -169,15 +166,10 @@ int RedisPublish(const std::string& port, const std::string& spec) {
 }
 
 int BackplaneWrite(const std::string& port, const std::string& key) {
-  larder::RedisOptions redis;
-  redis.port = static_cast<uint16_t>(std::atoi(port.c_str()));
   auto cache = larder::Cache::Open({});
   if (!cache.ok()) return 3;
-  auto plane = larder::Backplane::Connect(**cache, redis, {.name = "users"});
-  if (!plane.ok()) {
-    std::fprintf(stderr, "%s\n", plane.status().ToString().c_str());
-    return 3;
-  }
+  auto plane = larder::Backplane::Connect(**cache, RedisAt(port), {.name = "users"});
+  if (!Ok(plane)) return 3;
   if (!(*cache)->Set(key, "from another process").ok()) return 3;
   if (!(*cache)->InvalidatePattern(key + ":*").ok()) return 3;
   (*plane)->WaitUntilSent();
