@@ -236,7 +236,6 @@ Result<std::unique_ptr<Backplane>> Backplane::Start(Cache& cache, PubSub& bus,
   if (!id.ok()) return id.status();
   auto impl = std::make_unique<Impl>(cache, bus, std::move(options), std::move(*id));
   Impl* p = impl.get();
-  if (relay != nullptr) relay->store(p, std::memory_order_release);
   Result<ChannelSubscription> sub =
       bus.Subscribe(p->channel, [p](const PubSubMessage& m) { p->OnMessage(m); });
   if (!sub.ok()) return sub.status().WithContext(fmt::format("backplane '{}'", p->options.name));
@@ -245,6 +244,8 @@ Result<std::unique_ptr<Backplane>> Backplane::Start(Cache& cache, PubSub& bus,
   p->local = cache.Subscribe([p](const CacheEvent& ev) { p->OnLocalEvent(ev); },
                              EventBit(EventType::kSet) | EventBit(EventType::kDelete) |
                                  EventBit(EventType::kInvalidated) | EventBit(EventType::kClear));
+  // Only now, when nothing can fail any more: a report must never reach a discarded Impl.
+  if (relay != nullptr) relay->store(p, std::memory_order_release);
   return std::unique_ptr<Backplane>(new Backplane(std::move(impl)));
 }
 
