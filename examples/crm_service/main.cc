@@ -265,8 +265,8 @@ int main(int argc, char** argv) {
   (void)Take(service.GetCompanyById(7), "reading company 7");
   const larder::InvalidationResult dry =
       Take(invalidator.DryRun(larder::InvalidationEvent::kDeleted, "companies", {"7"}), "dry run");
-  std::printf("a delete of company 7 would remove %zu keys (dry run; nothing removed)\n",
-              dry.keys.size());
+  std::printf("a delete of company 7 would remove %zu key%s (dry run; nothing removed)\n",
+              dry.keys.size(), dry.keys.size() == 1 ? "" : "s");
   Expect(cache->Exists("companies:7"), "the dry run to remove nothing");
 
   // Tags: every cached company carries company:<id>.
@@ -318,9 +318,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(stats.last_hour),
               static_cast<unsigned long long>(stats.keys_removed));
   for (const larder::InvalidationRecord& h : invalidator.GetHistory(5)) {
-    std::printf("  %s %s %s: %zu patterns, %zu keys\n",
+    std::printf("  %s %s %s: %zu patterns, %zu key%s removed\n",
                 std::string(larder::InvalidationEventName(h.event)).c_str(), h.entity.c_str(),
-                h.ids.empty() ? "" : h.ids.front().c_str(), h.patterns.size(), h.keys_removed);
+                h.ids.empty() ? "" : h.ids.front().c_str(), h.patterns.size(), h.keys_removed,
+                h.keys_removed == 1 ? "" : "s");
   }
   Expect(stats.total == 3, "three invalidation events");
   const std::string metrics = cache->ExportPrometheus("crm");
