@@ -6,9 +6,8 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "larder/coord.h"
+#include "rate_limit_args.h"
 #include "striped_map.h"
 
 namespace larder {
@@ -30,11 +29,7 @@ class LocalRateLimiter final : public RateLimiter {
 
   Result<RateLimitResult> CheckRateLimit(std::string_view key, uint64_t limit,
                                          Duration window) override {
-    if (limit == 0) return Status::InvalidArgument("limit: must be at least 1, got 0");
-    if (window.count() <= 0) {
-      return Status::InvalidArgument(
-          fmt::format("window: must be positive, got {} ns", window.count()));
-    }
+    if (Status s = coord::CheckLimitAndWindow(limit, window); !s.ok()) return s;
     const int64_t now = clock_->NowNanos();
     return keys_.With(key, [&](auto& map, size_t& ops) {
       if (++ops >= kSweepEvery) {
@@ -48,7 +43,7 @@ class LocalRateLimiter final : public RateLimiter {
   }
 
   Result<RateLimitResult> GetRateLimitInfo(std::string_view key, uint64_t limit) override {
-    if (limit == 0) return Status::InvalidArgument("limit: must be at least 1, got 0");
+    if (Status s = coord::CheckLimit(limit); !s.ok()) return s;
     const int64_t now = clock_->NowNanos();
     return keys_.With(key, [&](auto& map, size_t&) {
       RateLimitResult r{true, limit, Duration::zero()};

@@ -17,6 +17,26 @@
 namespace larder::coord {
 namespace {
 
+// A command's arguments as hiredis's argv calls take them (binary-safe: lengths, no NULs).
+class Argv {
+ public:
+  explicit Argv(std::span<const std::string_view> args) {
+    values_.reserve(args.size());
+    lengths_.reserve(args.size());
+    for (std::string_view a : args) {
+      values_.push_back(a.data());
+      lengths_.push_back(a.size());
+    }
+  }
+  int count() const noexcept { return static_cast<int>(values_.size()); }
+  const char** values() noexcept { return values_.data(); }
+  const size_t* lengths() const noexcept { return lengths_.data(); }
+
+ private:
+  std::vector<const char*> values_;
+  std::vector<size_t> lengths_;
+};
+
 // hiredis writes with write(2), so a write to a socket the server has reset raises SIGPIPE,
 // whose default action ends the process. This blocks it on the calling thread for one round
 // trip and consumes a SIGPIPE raised meanwhile (unless one was pending already), leaving the
@@ -205,20 +225,13 @@ Result<RedisReplyPtr> RedisConnection::RoundTrip(std::span<const std::string_vie
 }
 
 Result<RedisReplyPtr> RedisConnection::Send(std::span<const std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (std::string_view a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
+  Argv argv(args);
   void* raw = nullptr;
   int error = 0;
   {
     SigpipeGuard guard;
     errno = 0;
-    raw = redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lengths.data());
+    raw = redisCommandArgv(ctx_, argv.count(), argv.values(), argv.lengths());
     error = errno;
   }
   if (raw != nullptr) return RedisReplyPtr(static_cast<redisReply*>(raw));
@@ -241,15 +254,8 @@ Duration RedisConnection::RetryDelay() const {
 }
 
 Status RedisConnection::Append(std::span<const std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (std::string_view a : args) {
-    argv.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lengths.data()) ==
+  Argv argv(args);
+  if (redisAppendCommandArgv(ctx_, argv.count(), argv.values(), argv.lengths()) ==
       REDIS_OK) {
     return Status::OK();
   }

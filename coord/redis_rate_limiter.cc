@@ -13,6 +13,7 @@
 #include "larder/coord.h"
 #include "larder/redis.h"
 #include "redis_connection.h"
+#include "rate_limit_args.h"
 #include "redis_pool.h"
 #include "redis_rate_limit_scripts.h"
 
@@ -57,11 +58,7 @@ class RedisRateLimiter final : public RateLimiter {
 
   Result<RateLimitResult> CheckRateLimit(std::string_view key, uint64_t limit,
                                          Duration window) override {
-    if (limit == 0) return Status::InvalidArgument("limit: must be at least 1, got 0");
-    if (window.count() <= 0) {
-      return Status::InvalidArgument(
-          fmt::format("window: must be positive, got {} ns", window.count()));
-    }
+    if (Status s = coord::CheckLimitAndWindow(limit, window); !s.ok()) return s;
     const std::vector<std::string> names = KeysOf(key);
     const std::vector<std::string_view> keys(names.begin(), names.end());
     const std::string limit_arg = std::to_string(std::min(limit, kMaxScriptLimit));
@@ -79,7 +76,7 @@ class RedisRateLimiter final : public RateLimiter {
   }
 
   Result<RateLimitResult> GetRateLimitInfo(std::string_view key, uint64_t limit) override {
-    if (limit == 0) return Status::InvalidArgument("limit: must be at least 1, got 0");
+    if (Status s = coord::CheckLimit(limit); !s.ok()) return s;
     const std::vector<std::string> names = KeysOf(key);
     const std::vector<std::string_view> keys(names.begin(), names.end());
     const std::string now = Now();
