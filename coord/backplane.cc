@@ -3,7 +3,9 @@
 // reconnections answered by a resync.
 #include "larder/backplane.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -14,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "backplane_message.h"
+#include "backplane_target.h"
 #include "random_token.h"
 
 namespace larder {
@@ -28,34 +31,13 @@ constexpr size_t kMaxQueued = 100'000;
 }  // namespace
 
 struct Backplane::Impl {
-  Impl(Cache& c, PubSub& b, BackplaneOptions o, std::string publisher)
-      : cache(c), bus(b), options(std::move(o)), id(std::move(publisher)),
-        channel(options.channel_prefix + options.name) {}
+  Impl(std::unique_ptr<coord::BackplaneTarget> t, PubSub& b, BackplaneOptions o,
+       std::string publisher)
+      : target(std::move(t)), bus(b), options(std::move(o)), id(std::move(publisher)),
+        channel(options.channel_prefix + options.name),
+        clock(options.clock != nullptr ? options.clock : SystemClock()) {}
 
   // ---- Out ----
-
-  void OnLocalEvent(const CacheEvent& ev) {
-    if (ev.remote) return;  // another instance's change, being applied here
-    switch (ev.type) {
-      case EventType::kSet:
-        if (!ev.loaded) Enqueue(coord::BackplaneKind::kKey, ev.key);
-        return;
-      case EventType::kDelete:
-        // Removals by pattern or tag travel as the pattern or tag (kInvalidated).
-        if (ev.scope == InvalidationScope::kKey) Enqueue(coord::BackplaneKind::kKey, ev.key);
-        return;
-      case EventType::kInvalidated:
-        Enqueue(ev.scope == InvalidationScope::kTag ? coord::BackplaneKind::kTag
-                                                    : coord::BackplaneKind::kPattern,
-                ev.key);
-        return;
-      case EventType::kClear:
-        Enqueue(coord::BackplaneKind::kClear, {});
-        return;
-      default:
-        return;
-    }
-  }
 
   void Enqueue(coord::BackplaneKind kind, std::string_view payload) {
     std::lock_guard lock(out_mu);
@@ -75,8 +57,21 @@ struct Backplane::Impl {
 
   void SendLoop() {
     std::unique_lock lock(out_mu);
+    const Duration bound = options.max_staleness_while_disconnected;
+    // Checks the disconnection bound about four times per bound (at least every 10 ms).
+    const auto period = std::max<Duration>(bound / 4, std::chrono::milliseconds(10));
     for (;;) {
-      out_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+      const auto ready = [&] { return stopping || !queue.empty(); };
+      if (bound.count() > 0) {
+        if (!out_cv.wait_for(lock, period, ready)) {
+          lock.unlock();
+          CheckDisconnection();
+          lock.lock();
+          continue;
+        }
+      } else {
+        out_cv.wait(lock, ready);
+      }
       if (queue.empty()) return;  // stopping, nothing left
       std::string message = std::move(queue.front());
       queue.pop_front();
@@ -133,31 +128,24 @@ struct Backplane::Impl {
       std::lock_guard s(stats_mu);
       ++stats.applied;
     }
-    RemoteScope remote;
-    switch (msg.kind) {
-      case coord::BackplaneKind::kKey:
-        cache.Delete(msg.payload);
-        break;
-      case coord::BackplaneKind::kPattern:
-        (void)cache.InvalidatePattern(msg.payload);  // a malformed one never left its sender
-        break;
-      case coord::BackplaneKind::kTag:
-        cache.InvalidateByTag(msg.payload);
-        break;
-      case coord::BackplaneKind::kClear:
-        cache.Clear();
-        break;
+    bool applied = false;
+    {
+      RemoteScope remote;
+      applied = target->Apply(msg.kind, msg.payload);
+    }
+    if (!applied) {
+      {
+        std::lock_guard s(stats_mu);
+        ++stats.unapplicable;
+      }
+      Resync(ResyncReason::kUnapplicable);
     }
   }
 
   void Resync(ResyncReason reason) {
     {
       RemoteScope remote;  // local repair: nothing to tell the others
-      if (options.resync == ResyncMode::kClear) {
-        cache.Clear();
-      } else {
-        cache.MarkAllStale();
-      }
+      target->Resync(options.resync);
     }
     {
       std::lock_guard s(stats_mu);
@@ -170,7 +158,10 @@ struct Backplane::Impl {
     bool lost_and_back = false;
     {
       std::lock_guard s(stats_mu);
-      if (!connected && stats.connected) ++stats.disconnects;
+      if (!connected && stats.connected) {
+        ++stats.disconnects;
+        last_trusted = clock->NowNanos();  // what arrived until now was applied
+      }
       lost_and_back = connected && !stats.connected;
       stats.connected = connected;
       // What was missed is repaired by the resync; counting starts again from what comes next.
@@ -179,11 +170,26 @@ struct Backplane::Impl {
     if (lost_and_back) Resync(ResyncReason::kReconnected);
   }
 
-  Cache& cache;
+  // While disconnected: a resync each time max_staleness_while_disconnected has passed since the
+  // connection was lost or since the last such resync.
+  void CheckDisconnection() {
+    const int64_t bound = options.max_staleness_while_disconnected.count();
+    if (bound <= 0) return;
+    {
+      std::lock_guard s(stats_mu);
+      const int64_t now = clock->NowNanos();
+      if (stats.connected || now - last_trusted < bound) return;
+      last_trusted = now;
+    }
+    Resync(ResyncReason::kDisconnected);
+  }
+
+  std::unique_ptr<coord::BackplaneTarget> target;
   PubSub& bus;
   const BackplaneOptions options;
   const std::string id;
   const std::string channel;
+  const std::shared_ptr<Clock> clock;
 
   std::mutex out_mu;
   std::condition_variable out_cv;
@@ -198,19 +204,51 @@ struct Backplane::Impl {
   mutable std::mutex stats_mu;
   BackplaneStats stats;
   std::unordered_map<std::string, uint64_t> last_seen;  // publisher -> newest sequence
+  int64_t last_trusted = 0;  // while disconnected: the connection loss or the last resync since
 
   ChannelSubscription incoming;
   Subscription local;
   std::unique_ptr<PubSub> owned_bus;  // Connect's; `bus` refers to it
 };
 
+namespace {
+
+std::unique_ptr<Backplane::Target> Wrap(std::unique_ptr<coord::BackplaneTarget> t) {
+  return std::make_unique<Backplane::Target>(Backplane::Target{std::move(t)});
+}
+
+BackplaneOptions Named(BackplaneOptions options, std::string_view name) {
+  if (options.name.empty()) options.name = name;
+  return options;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Backplane>> Backplane::Attach(Cache& cache, PubSub& bus,
                                                      BackplaneOptions options) {
-  return Start(cache, bus, std::move(options), nullptr);
+  return Start(Wrap(coord::NewCacheTarget(cache)), bus, std::move(options), nullptr);
 }
 
 Result<std::unique_ptr<Backplane>> Backplane::Connect(Cache& cache, const RedisOptions& redis,
                                                       BackplaneOptions options) {
+  return ConnectTarget(Wrap(coord::NewCacheTarget(cache)), redis, std::move(options));
+}
+
+Result<std::unique_ptr<Backplane>> Backplane::Attach(RecordCache& cache, PubSub& bus,
+                                                     BackplaneOptions options) {
+  return Start(Wrap(coord::NewRecordCacheTarget(cache)), bus, Named(std::move(options), cache.name()),
+               nullptr);
+}
+
+Result<std::unique_ptr<Backplane>> Backplane::Connect(RecordCache& cache, const RedisOptions& redis,
+                                                      BackplaneOptions options) {
+  return ConnectTarget(Wrap(coord::NewRecordCacheTarget(cache)), redis,
+                       Named(std::move(options), cache.name()));
+}
+
+Result<std::unique_ptr<Backplane>> Backplane::ConnectTarget(std::unique_ptr<Target> target,
+                                                            const RedisOptions& redis,
+                                                            BackplaneOptions options) {
   if (options.name.empty()) return Status::InvalidArgument("name: must not be empty");
   // The bus reports connection changes from its own thread; they reach the backplane once it
   // exists (the first connection is not reported), and stop when ~Backplane destroys the bus.
@@ -222,28 +260,32 @@ Result<std::unique_ptr<Backplane>> Backplane::Connect(Cache& cache, const RedisO
   Result<std::unique_ptr<PubSub>> bus = NewRedisPubSub(redis, bus_options);
   if (!bus.ok()) return bus.status().WithContext(fmt::format("backplane '{}'", options.name));
   PubSub& ref = **bus;
-  Result<std::unique_ptr<Backplane>> plane = Start(cache, ref, std::move(options), relay.get());
+  Result<std::unique_ptr<Backplane>> plane =
+      Start(std::move(target), ref, std::move(options), relay.get());
   if (!plane.ok()) return plane;
   (*plane)->impl_->owned_bus = std::move(*bus);
   return plane;
 }
 
-Result<std::unique_ptr<Backplane>> Backplane::Start(Cache& cache, PubSub& bus,
+Result<std::unique_ptr<Backplane>> Backplane::Start(std::unique_ptr<Target> target, PubSub& bus,
                                                     BackplaneOptions options,
                                                     std::atomic<Impl*>* relay) {
   if (options.name.empty()) return Status::InvalidArgument("name: must not be empty");
+  if (options.max_staleness_while_disconnected.count() < 0) {
+    return Status::InvalidArgument("max_staleness_while_disconnected: must not be negative");
+  }
   Result<std::string> id = coord::NewRandomToken();
   if (!id.ok()) return id.status();
-  auto impl = std::make_unique<Impl>(cache, bus, std::move(options), std::move(*id));
+  auto impl = std::make_unique<Impl>(std::move(target->target), bus, std::move(options),
+                                     std::move(*id));
   Impl* p = impl.get();
   Result<ChannelSubscription> sub =
       bus.Subscribe(p->channel, [p](const PubSubMessage& m) { p->OnMessage(m); });
   if (!sub.ok()) return sub.status().WithContext(fmt::format("backplane '{}'", p->options.name));
   p->incoming = std::move(*sub);
   p->sender = std::thread([p] { p->SendLoop(); });
-  p->local = cache.Subscribe([p](const CacheEvent& ev) { p->OnLocalEvent(ev); },
-                             EventBit(EventType::kSet) | EventBit(EventType::kDelete) |
-                                 EventBit(EventType::kInvalidated) | EventBit(EventType::kClear));
+  p->local = p->target->Watch(
+      [p](coord::BackplaneKind kind, std::string_view payload) { p->Enqueue(kind, payload); });
   // Only now, when nothing can fail any more: a report must never reach a discarded Impl.
   if (relay != nullptr) relay->store(p, std::memory_order_release);
   return std::unique_ptr<Backplane>(new Backplane(std::move(impl)));
@@ -278,5 +320,7 @@ void Backplane::DropNextForTesting(uint64_t n) {
 }
 
 void Backplane::WaitUntilSent() { impl_->WaitSent(); }
+
+void Backplane::RunPendingMaintenance() { impl_->CheckDisconnection(); }
 
 }  // namespace larder

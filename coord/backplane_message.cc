@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "index/key_codec.h"
+
 namespace larder::coord {
 namespace {
 
@@ -52,11 +54,34 @@ std::optional<BackplaneMessage> DecodeBackplaneMessage(std::string_view text) {
     case 'p': m.kind = BackplaneKind::kPattern; break;
     case 't': m.kind = BackplaneKind::kTag; break;
     case 'c': m.kind = BackplaneKind::kClear; break;
+    case 'f': m.kind = BackplaneKind::kField; break;
     default: return std::nullopt;
   }
   if (m.kind == BackplaneKind::kClear && !rest.empty()) return std::nullopt;
+  if (m.kind == BackplaneKind::kField && !DecodeFieldPayload(rest)) return std::nullopt;
   m.payload = rest;
   return m;
+}
+
+std::string EncodeFieldPayload(std::string_view field, const FieldValue& value) {
+  std::string out = fmt::format("{}:{}", field.size(), field);
+  index::AppendKey(&out, value);
+  return out;
+}
+
+std::optional<FieldPayload> DecodeFieldPayload(std::string_view payload) {
+  const size_t colon = payload.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 3 || payload[0] == '0') {
+    return std::nullopt;
+  }
+  size_t length = 0;
+  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + colon, length);
+  if (ec != std::errc() || end != payload.data() + colon || length > 255) return std::nullopt;
+  payload.remove_prefix(colon + 1);
+  if (payload.size() < length) return std::nullopt;
+  const std::optional<FieldValue> value = index::DecodeKey(payload.substr(length));
+  if (!value) return std::nullopt;
+  return FieldPayload{payload.substr(0, length), *value};
 }
 
 }  // namespace larder::coord

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "larder/cache.h"
 #include "larder/events.h"
 
 namespace larder::internal {
@@ -79,11 +80,20 @@ class EventHub final : public SubscriptionOwner,
     return (mask_.load(std::memory_order_relaxed) & mask) != 0;
   }
 
+  // Delivers `ev`; an event with a `remote` member is marked remote inside a RemoteScope.
   void Emit(const Event& ev) noexcept {
     std::shared_ptr<const SlotList> slots;
     {
       std::lock_guard lock(mu_);
       slots = slots_;
+    }
+    if constexpr (requires(Event e) { e.remote = true; }) {
+      if (!ev.remote && RemoteScope::Active()) {
+        Event marked = ev;
+        marked.remote = true;
+        Deliver(*slots, marked, nullptr);
+        return;
+      }
     }
     Deliver(*slots, ev, nullptr);
   }

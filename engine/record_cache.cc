@@ -56,6 +56,7 @@ std::string_view RecordEventTypeName(RecordEventType type) noexcept {
     case RecordEventType::kEvicted: return "evicted";
     case RecordEventType::kReady: return "ready";
     case RecordEventType::kError: return "error";
+    case RecordEventType::kUpserted: return "upserted";
   }
   return "unknown";
 }
@@ -213,12 +214,19 @@ Status RecordCache::Upsert(const Record& record) {
   }
   Status s = impl_->UpsertRow(record);
   impl_->FlushRemovals();
+  if (s.ok() && impl_->events->Wants(RecordEventBit(RecordEventType::kUpserted))) {
+    RecordEvent ev;
+    ev.type = RecordEventType::kUpserted;
+    ev.record = record.view();
+    impl_->events->Emit(ev);
+  }
   return s;
 }
 Status RecordCache::Invalidate(std::string_view field, const FieldValue& value) {
   return impl_->Invalidate(field, value);
 }
 void RecordCache::Clear() { impl_->Clear(); }
+size_t RecordCache::MarkAllStale() { return impl_->MarkAllStale(); }
 Status RecordCache::Clear(std::string_view field) { return impl_->ClearField(field); }
 Status RecordCache::Sync(bool incremental) { return impl_->Sync(incremental, false); }
 Status RecordCache::Refresh(bool force_full) {

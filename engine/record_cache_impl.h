@@ -266,6 +266,7 @@ struct RecordCacheImpl {
   std::string NegativeKeyForValue(const Index& index, const FieldValue& value) const;
   Status Invalidate(std::string_view field, const FieldValue& value);
   void Clear();
+  size_t MarkAllStale();
   Status ClearField(std::string_view field);
 
   // record_cache_load.cc

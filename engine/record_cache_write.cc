@@ -337,6 +337,39 @@ void RecordCacheImpl::Clear() {
   }
 }
 
+size_t RecordCacheImpl::MarkAllStale() {
+  const int64_t now = clock->NowNanos();
+  struct Seen {
+    std::string pk_key;
+    std::string bytes;     // the version seen: a newer one, written since, is left alone
+    int64_t stale_until;   // kNever: no stale window, the record goes
+  };
+  std::vector<Seen> seen;
+  primary->ForEach([&](std::string_view key, std::string_view value, int64_t deadline,
+                       int64_t stale_until) {
+    if (stale_until != kNever && now < stale_until) {
+      if (now < deadline) seen.push_back({std::string(key), std::string(value), stale_until});
+    } else if (deadline == kNever || now < deadline) {
+      seen.push_back({std::string(key), {}, kNever});
+    }
+  });
+  size_t affected = 0;
+  for (const Seen& s : seen) {
+    if (s.stale_until == kNever) {
+      affected += RemoveByPkKey(s.pk_key, RemovalCause::kExplicit, RecordEventType::kEvicted) ? 1 : 0;
+      continue;
+    }
+    std::lock_guard lock(StripeFor(s.pk_key));
+    NoteDirectWrite(s.pk_key);
+    const ValueHandle current = primary->FindStored(s.pk_key);
+    if (!current || current.value() != s.bytes) continue;
+    // Same record and slots: only its deadline moves (to now; its stale window stays).
+    if (primary->Put(s.pk_key, s.bytes, now, s.stale_until).ok()) ++affected;
+  }
+  FlushRemovals();
+  return affected;
+}
+
 Status RecordCacheImpl::ClearField(std::string_view field) {
   const Index* index = FindIndex(field);
   if (index == nullptr) {

@@ -9,6 +9,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,41 @@ inline std::string EncodeKey(const FieldValue& v) {
                        : 8));
   AppendKey(&out, v);
   return out;
+}
+
+// The value EncodeKey made `key` from (a string or bytes payload views `key`); nullopt when
+// `key` is not an encoded value (unknown type byte, wrong payload size, a null, a bool other than
+// 0 or 1, -0.0), so that a value has one encoding.
+inline std::optional<FieldValue> DecodeKey(std::string_view key) {
+  if (key.empty()) return std::nullopt;
+  const auto type = static_cast<FieldType>(static_cast<unsigned char>(key[0]));
+  const std::string_view payload = key.substr(1);
+  const auto get64 = [&] {
+    uint64_t x = 0;
+    for (unsigned char c : payload) x = (x << 8) | c;
+    return x;
+  };
+  switch (type) {
+    case FieldType::kString: return FieldValue::String(payload);
+    case FieldType::kBytes: return FieldValue::Bytes(payload);
+    case FieldType::kBool:
+    case FieldType::kInt64:
+    case FieldType::kTimestamp:
+    case FieldType::kDouble: {
+      if (payload.size() != 8) return std::nullopt;
+      const uint64_t x = get64();
+      if (type == FieldType::kBool) {
+        if (x > 1) return std::nullopt;
+        return FieldValue::Bool(x == 1);
+      }
+      if (type == FieldType::kInt64) return FieldValue::Int64(static_cast<int64_t>(x));
+      if (type == FieldType::kTimestamp) return FieldValue::Time({static_cast<int64_t>(x)});
+      if (x == std::bit_cast<uint64_t>(-0.0)) return std::nullopt;  // encoded as 0.0
+      return FieldValue::Double(std::bit_cast<double>(x));
+    }
+    case FieldType::kNull: break;
+  }
+  return std::nullopt;
 }
 
 }  // namespace larder::index

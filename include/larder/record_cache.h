@@ -167,10 +167,11 @@ enum class RecordEventType : uint8_t {
   kEvicted = 9,          // a record version left the cache (`record`, `cause`)
   kReady = 10,           // AutoLoad finished: the cache is ready
   kError = 11,           // a sync, load or listener failed (`error`)
+  kUpserted = 12,        // Upsert() wrote a record (`record`)
 };
 std::string_view RecordEventTypeName(RecordEventType type) noexcept;
 inline constexpr uint32_t RecordEventBit(RecordEventType t) { return 1u << static_cast<int>(t); }
-inline constexpr uint32_t kAllRecordEvents = 0xfff;
+inline constexpr uint32_t kAllRecordEvents = 0x1fff;
 
 struct RecordEvent {
   RecordEventType type = RecordEventType::kSynced;
@@ -181,6 +182,8 @@ struct RecordEvent {
   const Status* error = nullptr;
   bool full_sync = false;
   uint64_t rows = 0;
+  // The operation ran inside a RemoteScope (cache.h): it applies another instance's change.
+  bool remote = false;
 };
 using RecordListener = std::function<void(const RecordEvent&)>;
 
@@ -255,14 +258,19 @@ class RecordCache {
 
   // ---- Writes and invalidation ----
 
-  // Caches `record` as the current version of its row (keeping every index exact).
-  // InvalidArgument when it is not of this cache's schema.
+  // Caches `record` as the current version of its row (keeping every index exact), then emits
+  // kUpserted. InvalidArgument when it is not of this cache's schema.
   Status Upsert(const Record& record);
   // Removes the record(s) whose `field` equals `value` from the cache entirely, every index
   // included, and emits kItemInvalidated. Not an error when nothing matched.
   Status Invalidate(std::string_view field, const FieldValue& value);
   // Empties the cache (kCleared).
   void Clear();
+  // Makes every record revalidate, for resynchronising after changes may have been missed:
+  // records with a stale window (ttl with stale_while_revalidate) expire now and are served
+  // stale while one reload runs, as after their ttl; every other record is removed (kEvicted,
+  // cause kExplicit). Returns how many records it affected.
+  size_t MarkAllStale();
   // Drops the index on `field` (kClearedField); it refills as records are loaded or written.
   Status Clear(std::string_view field);
 

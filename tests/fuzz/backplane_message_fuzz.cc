@@ -1,5 +1,5 @@
 // Fuzzes the backplane message decoder: whatever it accepts re-encodes to the same bytes, and
-// whatever it builds decodes back to the same fields.
+// whatever it builds decodes back to the same fields; the same for record field payloads.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -15,6 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (EncodeBackplaneMessage(m->publisher, m->sequence, m->kind, m->payload) != text) {
       std::abort();
     }
+  }
+  if (auto f = larder::coord::DecodeFieldPayload(text)) {
+    if (larder::coord::EncodeFieldPayload(f->field, f->value) != text) std::abort();
   }
   // The input as a payload of every kind but clear.
   for (auto kind : {larder::coord::BackplaneKind::kKey, larder::coord::BackplaneKind::kPattern,

@@ -19,6 +19,11 @@
 //   process_child backplane-write PORT KEY  an instance of the cache "users" on a backplane over
 //                                       Redis: Set(KEY) and InvalidatePattern(KEY + ":*"), wait
 //                                       until both are sent; print "sent N"
+//   process_child record-update PORT DB,ID,NAME
+//                                       an instance of the record cache "users" over the SQLite
+//                                       file DB, on a backplane over Redis: UPDATE the row ID's
+//                                       name to NAME through the source (its change feed tells
+//                                       the cache), wait until sent; print "sent N"
 //   process_child redis-publish PORT CHANNEL,COUNT
 //                                       publish COUNT messages "0".."COUNT-1" on CHANNEL through a
 //                                       Redis PubSub; print "receivers R" (the counts' sum)
@@ -177,6 +182,24 @@ int BackplaneWrite(const std::string& port, const std::string& key) {
   return 0;
 }
 
+int RecordUpdate(const std::string& port, const std::string& spec) {
+  std::istringstream in(spec);
+  std::string db, id, name;
+  if (!std::getline(in, db, ',') || !std::getline(in, id, ',') || !std::getline(in, name)) return 2;
+  auto source = larder::SqliteSource::Open({.path = db, .table = "users"});
+  if (!Ok(source)) return 3;
+  auto cache = larder::RecordCache::Open(*source, {.maintenance_interval = larder::Duration::zero()});
+  if (!Ok(cache) || !(*cache)->AttachHooks().ok()) return 3;
+  auto plane = larder::Backplane::Connect(**cache, RedisAt(port), {});
+  if (!Ok(plane)) return 3;
+  const larder::FieldValue params[] = {larder::FieldValue::String(name),
+                                       larder::FieldValue::Int64(std::atoll(id.c_str()))};
+  if (!(*source)->Execute("UPDATE users SET name = ?1 WHERE id = ?2", params).ok()) return 3;
+  (*plane)->WaitUntilSent();
+  std::printf("sent %llu\n", static_cast<unsigned long long>((*plane)->GetStats().published));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -190,6 +213,7 @@ int main(int argc, char** argv) {
   if (mode == "redis-lock") return RedisLock(argv[2], argv[3]);
   if (mode == "redis-publish") return RedisPublish(argv[2], argv[3]);
   if (mode == "backplane-write") return BackplaneWrite(argv[2], argv[3]);
+  if (mode == "record-update") return RecordUpdate(argv[2], argv[3]);
   const std::string dir = argv[2];
   const int n = std::atoi(argv[3]);
   auto opened = larder::Cache::Open({});
