@@ -17,6 +17,8 @@
 
 #include "backplane_message.h"
 #include "backplane_target.h"
+#include "larder/redis_l2.h"
+#include "redis_l2_impl.h"
 #include "random_token.h"
 
 namespace larder {
@@ -213,8 +215,9 @@ struct Backplane::Impl {
 
 namespace {
 
-std::unique_ptr<Backplane::Target> Wrap(std::unique_ptr<coord::BackplaneTarget> t) {
-  return std::make_unique<Backplane::Target>(Backplane::Target{std::move(t)});
+std::unique_ptr<Backplane::Target> Wrap(std::unique_ptr<coord::BackplaneTarget> t,
+                                        bool is_cache) {
+  return std::make_unique<Backplane::Target>(Backplane::Target{std::move(t), is_cache});
 }
 
 BackplaneOptions Named(BackplaneOptions options, std::string_view name) {
@@ -226,23 +229,23 @@ BackplaneOptions Named(BackplaneOptions options, std::string_view name) {
 
 Result<std::unique_ptr<Backplane>> Backplane::Attach(Cache& cache, PubSub& bus,
                                                      BackplaneOptions options) {
-  return Start(Wrap(coord::NewCacheTarget(cache)), bus, std::move(options), nullptr);
+  return Start(Wrap(coord::NewCacheTarget(cache), true), bus, std::move(options), nullptr);
 }
 
 Result<std::unique_ptr<Backplane>> Backplane::Connect(Cache& cache, const RedisOptions& redis,
                                                       BackplaneOptions options) {
-  return ConnectTarget(Wrap(coord::NewCacheTarget(cache)), redis, std::move(options));
+  return ConnectTarget(Wrap(coord::NewCacheTarget(cache), true), redis, std::move(options));
 }
 
 Result<std::unique_ptr<Backplane>> Backplane::Attach(RecordCache& cache, PubSub& bus,
                                                      BackplaneOptions options) {
-  return Start(Wrap(coord::NewRecordCacheTarget(cache)), bus, Named(std::move(options), cache.name()),
+  return Start(Wrap(coord::NewRecordCacheTarget(cache), false), bus, Named(std::move(options), cache.name()),
                nullptr);
 }
 
 Result<std::unique_ptr<Backplane>> Backplane::Connect(RecordCache& cache, const RedisOptions& redis,
                                                       BackplaneOptions options) {
-  return ConnectTarget(Wrap(coord::NewRecordCacheTarget(cache)), redis,
+  return ConnectTarget(Wrap(coord::NewRecordCacheTarget(cache), false), redis,
                        Named(std::move(options), cache.name()));
 }
 
@@ -274,6 +277,9 @@ Result<std::unique_ptr<Backplane>> Backplane::Start(std::unique_ptr<Target> targ
   if (options.max_staleness_while_disconnected.count() < 0) {
     return Status::InvalidArgument("max_staleness_while_disconnected: must not be negative");
   }
+  if (options.l2 != nullptr && !target->is_cache) {
+    return Status::InvalidArgument("l2: only a key-value Cache has a Redis L2");
+  }
   Result<std::string> id = coord::NewRandomToken();
   if (!id.ok()) return id.status();
   auto impl = std::make_unique<Impl>(std::move(target->target), bus, std::move(options),
@@ -284,8 +290,12 @@ Result<std::unique_ptr<Backplane>> Backplane::Start(std::unique_ptr<Target> targ
   if (!sub.ok()) return sub.status().WithContext(fmt::format("backplane '{}'", p->options.name));
   p->incoming = std::move(*sub);
   p->sender = std::thread([p] { p->SendLoop(); });
-  p->local = p->target->Watch(
-      [p](coord::BackplaneKind kind, std::string_view payload) { p->Enqueue(kind, payload); });
+  RedisL2::Impl* l2 = p->options.l2 != nullptr ? p->options.l2->impl_.get() : nullptr;
+  if (l2 != nullptr) l2->on_backplane.store(true, std::memory_order_release);
+  p->local = p->target->Watch([p, l2](coord::BackplaneKind kind, std::string_view payload) {
+    if (l2 != nullptr) l2->Invalidate(kind, payload);  // Redis first, then the others
+    p->Enqueue(kind, payload);
+  });
   // Only now, when nothing can fail any more: a report must never reach a discarded Impl.
   if (relay != nullptr) relay->store(p, std::memory_order_release);
   return std::unique_ptr<Backplane>(new Backplane(std::move(impl)));
@@ -295,6 +305,9 @@ Backplane::Backplane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Backplane::~Backplane() {
   impl_->local.Reset();  // nothing new to send
+  if (impl_->options.l2 != nullptr) {
+    impl_->options.l2->impl_->on_backplane.store(false, std::memory_order_release);
+  }
   {
     std::lock_guard lock(impl_->out_mu);
     impl_->stopping = true;

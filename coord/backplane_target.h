@@ -41,6 +41,7 @@ namespace larder {
 // The public header's handle on a target.
 struct Backplane::Target {
   std::unique_ptr<coord::BackplaneTarget> target;
+  bool is_cache = false;  // a key-value Cache (not a RecordCache)
 };
 
 }  // namespace larder

@@ -58,7 +58,7 @@ Result<std::unique_ptr<GroupBackplane>> GroupBackplane::Connect(RecordCacheGroup
     each.max_staleness_while_disconnected = options.max_staleness_while_disconnected;
     each.clock = options.clock;
     Result<std::unique_ptr<Backplane>> plane = Backplane::Start(
-        std::make_unique<Backplane::Target>(Backplane::Target{coord::NewRecordCacheTarget(*cache)}),
+        std::make_unique<Backplane::Target>(Backplane::Target{coord::NewRecordCacheTarget(*cache), false}),
         *impl->bus, std::move(each), nullptr);
     if (!plane.ok()) return plane.status().WithContext(fmt::format("cache '{}'", name));
     impl->planes.emplace_back(name, std::move(*plane));

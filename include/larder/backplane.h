@@ -45,6 +45,8 @@
 
 namespace larder {
 
+class RedisL2;
+
 enum class ResyncMode : uint8_t {
   kMarkStale = 0,  // MarkAllStale: stale-capable entries revalidate, the rest go (default)
   kClear = 1,      // Cache::Clear
@@ -72,6 +74,10 @@ struct BackplaneOptions {
   Duration max_staleness_while_disconnected = Duration::zero();
   // The time for max_staleness_while_disconnected; default SystemClock().
   std::shared_ptr<Clock> clock{};
+  // The cache's Redis L2 (larder/redis_l2.h), if it has one: each local invalidation is applied
+  // to it before it is sent, so an instance told to drop a key cannot find the old value there.
+  // A Cache only; it must outlive the backplane.
+  RedisL2* l2 = nullptr;
 };
 
 struct BackplaneStats {
