@@ -65,16 +65,6 @@ redis.call('UNLINK', KEYS[1])
 return #keys
 )lua"};
 
-// `text` matched literally inside a Redis glob.
-std::string GlobEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
 // Redis keeps expiry in milliseconds: round down (at least 1), so the copy in Redis never
 // outlives the local one.
 int64_t Millis(Duration ttl) { return std::max<int64_t>(1, ttl.count() / 1'000'000); }
@@ -83,86 +73,38 @@ thread_local const RedisL2::Impl* writing = nullptr;  // the L2 whose own write 
 
 }  // namespace
 
-Status RedisL2::Impl::Check(Result<RedisReplyPtr> reply) {
-  if (reply.ok()) return Status::OK();
-  errors.fetch_add(1, std::memory_order_relaxed);
-  return reply.status();
-}
-
-bool RedisL2::Impl::Usable() {
-  if (trusted.load(std::memory_order_acquire)) return true;
-  std::unique_lock lock(restore_mu, std::try_to_lock);
-  if (lock.owns_lock() && !trusted.load(std::memory_order_acquire)) {
-    // Outdated values may be left: empty the whole namespace before trusting it again.
-    if (ScanUnlink(GlobEscape(ns) + "*").ok()) trusted.store(true, std::memory_order_release);
-  }
-  if (trusted.load(std::memory_order_acquire)) return true;
-  bypassed.fetch_add(1, std::memory_order_relaxed);
-  return false;
-}
-
-Status RedisL2::Impl::ScanUnlink(const std::string& match) {
-  return pool->With([&](RedisConnection& c) -> Status {
-    std::string cursor = "0";
-    do {
-      Result<RedisReplyPtr> r = c.Command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-      if (!r.ok()) return Check(std::move(r));
-      const redisReply& reply = **r;
-      if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
-          reply.element[1]->type != REDIS_REPLY_ARRAY) {
-        errors.fetch_add(1, std::memory_order_relaxed);
-        return Status::Internal(fmt::format("redis {}: SCAN: unexpected reply", c.server()));
+void RedisL2::Impl::Invalidate(BackplaneKind kind, std::string_view payload) {
+  if (writing == this) return;  // Set's own write: Redis already holds the new value
+  if (kind == BackplaneKind::kField) return;  // a record cache's: not this level's
+  // A removal that fails leaves the level distrusted until emptied.
+  redis.Remove([&]() -> Status {
+    switch (kind) {
+      case BackplaneKind::kKey:
+        return redis.Unlink(Key(payload));
+      case BackplaneKind::kPattern:
+        return redis.ScanUnlink(coord::GlobEscape(data_prefix) + std::string(payload));
+      case BackplaneKind::kTag: {
+        const std::string set = TagSet(payload);
+        const std::string_view keys[] = {set};
+        return redis.pool().With(
+            [&](RedisConnection& c) { return redis.Check(c.Eval(kRemoveTag, keys, {})); });
       }
-      cursor.assign(reply.element[0]->str, reply.element[0]->len);
-      const redisReply& keys = *reply.element[1];
-      if (keys.elements == 0) continue;
-      std::vector<std::string_view> args{"UNLINK"};
-      for (size_t i = 0; i < keys.elements; ++i) {
-        args.emplace_back(keys.element[i]->str, keys.element[i]->len);
-      }
-      Status s = Check(c.Command(args));
-      if (!s.ok()) return s;
-    } while (cursor != "0");
-    return Status::OK();
+      case BackplaneKind::kClear:
+      case BackplaneKind::kField:
+        break;
+    }
+    return redis.ScanUnlink(coord::GlobEscape(redis.ns()) + "*");
   });
 }
 
-void RedisL2::Impl::Invalidate(BackplaneKind kind, std::string_view payload) {
-  if (writing == this) return;  // Set's own write: Redis already holds the new value
-  if (!Usable()) return;
-  removals.fetch_add(1, std::memory_order_relaxed);
-  Status s;
-  switch (kind) {
-    case BackplaneKind::kKey:
-      s = pool->With([&](RedisConnection& c) { return Check(c.Command({"UNLINK", Key(payload)})); });
-      break;
-    case BackplaneKind::kPattern:
-      s = ScanUnlink(GlobEscape(data_prefix) + std::string(payload));
-      break;
-    case BackplaneKind::kTag: {
-      const std::string set = TagSet(payload);
-      const std::string_view keys[] = {set};
-      s = pool->With([&](RedisConnection& c) { return Check(c.Eval(kRemoveTag, keys, {})); });
-      break;
-    }
-    case BackplaneKind::kClear:
-      s = ScanUnlink(GlobEscape(ns) + "*");
-      break;
-    case BackplaneKind::kField:
-      return;  // record caches have no L2
-  }
-  // Redis may still hold what this instance just removed: distrust it until emptied.
-  if (!s.ok()) trusted.store(false, std::memory_order_release);
-}
-
 std::optional<RedisL2::Impl::Found> RedisL2::Impl::Read(std::string_view key) {
-  if (!Usable()) return std::nullopt;
+  if (!redis.Usable()) return std::nullopt;
   const std::string k = Key(key);
   const std::string_view keys[] = {k};
-  return pool->With([&](RedisConnection& c) -> std::optional<Found> {
+  return redis.pool().With([&](RedisConnection& c) -> std::optional<Found> {
     Result<RedisReplyPtr> r = c.Eval(kRead, keys, {});
     if (!r.ok()) {
-      (void)Check(std::move(r));
+      (void)redis.Check(std::move(r));
       return std::nullopt;
     }
     const redisReply& reply = **r;
@@ -170,10 +112,10 @@ std::optional<RedisL2::Impl::Found> RedisL2::Impl::Read(std::string_view key) {
         reply.element[0]->type != REDIS_REPLY_STRING ||
         reply.element[1]->type != REDIS_REPLY_INTEGER || reply.element[1]->integer == 0 ||
         reply.element[1]->integer < -1) {
-      misses.fetch_add(1, std::memory_order_relaxed);
+      redis.misses.fetch_add(1, std::memory_order_relaxed);
       return std::nullopt;
     }
-    hits.fetch_add(1, std::memory_order_relaxed);
+    redis.hits.fetch_add(1, std::memory_order_relaxed);
     Found f;
     f.value.assign(reply.element[0]->str, reply.element[0]->len);
     if (reply.element[1]->integer > 0) f.left = std::chrono::milliseconds(reply.element[1]->integer);
@@ -183,15 +125,17 @@ std::optional<RedisL2::Impl::Found> RedisL2::Impl::Read(std::string_view key) {
 
 void RedisL2::Impl::Write(std::string_view key, std::string_view value,
                           const WriteOptions& options) {
-  if (!Usable()) return;
+  if (!redis.Usable()) return;
   const std::optional<Duration> ttl = options.ttl ? options.ttl : cache.options().default_ttl;
   const std::string ttl_ms = std::to_string(ttl ? Millis(*ttl) : 0);
   std::vector<std::string> names{Key(key)};
   for (const std::string& tag : options.tags) names.push_back(TagSet(tag));
   std::vector<std::string_view> keys(names.begin(), names.end());
   const std::string_view args[] = {value, ttl_ms};
-  if (pool->With([&](RedisConnection& c) { return Check(c.Eval(kWrite, keys, args)); }).ok()) {
-    writes.fetch_add(1, std::memory_order_relaxed);
+  if (redis.pool()
+          .With([&](RedisConnection& c) { return redis.Check(c.Eval(kWrite, keys, args)); })
+          .ok()) {
+    redis.writes.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -248,16 +192,6 @@ Status RedisL2::Set(std::string_view key, std::string_view value, const WriteOpt
   return s;
 }
 
-RedisL2Stats RedisL2::GetStats() const {
-  RedisL2Stats s;
-  s.hits = impl_->hits.load(std::memory_order_relaxed);
-  s.misses = impl_->misses.load(std::memory_order_relaxed);
-  s.writes = impl_->writes.load(std::memory_order_relaxed);
-  s.removals = impl_->removals.load(std::memory_order_relaxed);
-  s.errors = impl_->errors.load(std::memory_order_relaxed);
-  s.bypassed = impl_->bypassed.load(std::memory_order_relaxed);
-  s.trusted = impl_->trusted.load(std::memory_order_acquire);
-  return s;
-}
+RedisL2Stats RedisL2::GetStats() const { return impl_->redis.Stats(); }
 
 }  // namespace larder

@@ -12,14 +12,15 @@
 #include "backplane_message.h"
 #include "backplane_target.h"
 #include "larder/redis_l2.h"
+#include "redis_namespace.h"
 #include "redis_pool.h"
 
 namespace larder {
 
 struct RedisL2::Impl {
   Impl(Cache& c, std::unique_ptr<coord::RedisPool> p, const RedisL2Options& o)
-      : cache(c), pool(std::move(p)), ns(o.key_prefix + o.name + ":"), data_prefix(ns + "k:"),
-        tag_prefix(ns + "t:") {}
+      : cache(c), redis(std::move(p), o.key_prefix + o.name + ":"), data_prefix(redis.ns() + "k:"),
+        tag_prefix(redis.ns() + "t:") {}
 
   struct Found {
     std::string value;
@@ -35,23 +36,12 @@ struct RedisL2::Impl {
   // Redis is not trusted.
   std::optional<Found> Read(std::string_view key);
   void Write(std::string_view key, std::string_view value, const WriteOptions& options);
-  // True when Redis may be used: trusted, or emptied now after a failed removal.
-  bool Usable();
-  // SCAN MATCH `match` and UNLINK every key found.
-  Status ScanUnlink(const std::string& match);
-  // OK for a reply; counts an error otherwise.
-  Status Check(Result<coord::RedisReplyPtr> reply);
 
   Cache& cache;
-  std::unique_ptr<coord::RedisPool> pool;
-  const std::string ns;           // key_prefix + name + ":"
+  coord::RedisNamespace redis;    // key_prefix + name + ":"
   const std::string data_prefix;  // ns + "k:"
   const std::string tag_prefix;   // ns + "t:"
-
-  std::atomic<bool> trusted{true};
-  std::mutex restore_mu;  // one thread empties the namespace at a time
   std::atomic<bool> on_backplane{false};
-  std::atomic<uint64_t> hits{0}, misses{0}, writes{0}, removals{0}, errors{0}, bypassed{0};
 
   std::unique_ptr<coord::BackplaneTarget> target;
   Subscription local;
