@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "coordination_suite.h"
 #include "docs_section.h"
 #include "machine.h"
 #include "memory.h"
@@ -97,6 +98,10 @@ int RunBenchmarks(const BenchOptions& options) {
                      &results);
   }
   if (options.invalidation) RunInvalidationSuite({}, &results);
+  if (options.coordination) {
+    RunCoordinationSuite(options.quick ? QuickCoordinationConfig() : CoordinationConfig{},
+                         &results);
+  }
 
   const ReportContext context{options.systems, options.mixes, options.thread_counts,
                               options.seconds, options.reps};

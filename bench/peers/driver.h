@@ -23,6 +23,9 @@ struct BenchOptions {
   bool snapshot = true;
   bool eviction = true;
   bool invalidation = true;
+  bool coordination = true;
+  // --quick: suites with fixed sizes (coordination) run their short configuration.
+  bool quick = false;
   uint64_t eviction_capacity = 1'000'000;
   uint64_t snapshot_entries = 10'000'000;
   // Also rewrite the results section of docs_dir/benchmarks.md and copy the chart there.

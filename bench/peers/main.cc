@@ -11,6 +11,7 @@
 #include "memory.h"
 #include "record_suite.h"
 #include "peer.h"
+#include "propagation.h"
 #include "workload.h"
 
 namespace {
@@ -56,8 +57,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> systems = AllSystemNames();
   std::vector<std::string> workloads = DefaultMixNames();
   std::vector<int> threads = {1, 2};
-  std::vector<std::string> suites = {"throughput", "memory", "record", "snapshot", "eviction",
-                                     "invalidation"};
+  std::vector<std::string> suites = {"throughput", "memory",       "record",      "snapshot",
+                                     "eviction",   "invalidation", "coordination"};
   bool update_docs = false;
   std::string docs_dir = "docs";
   std::string memory_child;
@@ -89,10 +90,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--suites", suites,
-                 "Suites to run: throughput, memory, record, snapshot, eviction, invalidation")
+                 "Suites to run: throughput, memory, record, snapshot, eviction, invalidation, "
+                 "coordination")
       ->delimiter(',')
-      ->check(CLI::IsMember(
-          {"throughput", "memory", "record", "snapshot", "eviction", "invalidation"}))
+      ->check(CLI::IsMember({"throughput", "memory", "record", "snapshot", "eviction",
+                             "invalidation", "coordination"}))
       ->capture_default_str();
   app.add_flag("--update-docs", update_docs,
                "Rewrite the results section of DOCS/benchmarks.md and copy the chart there");
@@ -102,12 +104,18 @@ int main(int argc, char** argv) {
   app.add_option("--memory-child", memory_child)->group("");
   std::string record_memory_child;
   app.add_option("--record-memory-child", record_memory_child)->group("");
+  // Internal: the coordination suite's receiving process.
+  std::string propagation_child;
+  app.add_option("--propagation-child", propagation_child)->group("");
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (!memory_child.empty()) return larder::bench::MemoryChildMain(memory_child);
     if (!record_memory_child.empty()) {
       return larder::bench::RecordMemoryChildMain(record_memory_child);
+    }
+    if (!propagation_child.empty()) {
+      return larder::bench::PropagationChildMain(propagation_child);
     }
 
     BenchOptions options;
@@ -124,6 +132,8 @@ int main(int argc, char** argv) {
     options.eviction = std::find(suites.begin(), suites.end(), "eviction") != suites.end();
     options.invalidation =
         std::find(suites.begin(), suites.end(), "invalidation") != suites.end();
+    options.coordination = std::find(suites.begin(), suites.end(), "coordination") != suites.end();
+    options.quick = quick;
     options.snapshot_entries = snapshot_entries;
     if (quick && app.count("--snapshot-entries") == 0) options.snapshot_entries = 1'000'000;
     options.update_docs = update_docs;

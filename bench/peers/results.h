@@ -51,6 +51,26 @@ struct MemoryRow {
   std::string source;           // "rss", or "redis used_memory" for the server
 };
 
+// A one-way latency between two processes (the coordination suite's propagation rows): each
+// repetition's percentiles over its messages, then the median and range of those across reps.
+struct LatencyRow {
+  std::string system;    // "larder_backplane", "larder_pubsub" or "redis_pubsub"
+  std::string workload;  // what travelled: "set", "pattern" or "publish"
+  int reps = 0;
+  uint64_t samples = 0;  // messages timed, all repetitions (warm-up excluded)
+  uint64_t lost = 0;     // timed messages the receiver never reported; 0 in a sound run
+  double p50_us = 0;     // median over the repetitions of each one's p50
+  double p50_us_min = 0;
+  double p50_us_max = 0;
+  double p99_us = 0;  // likewise for p99
+  double p99_us_min = 0;
+  double p99_us_max = 0;
+  double max_us = 0;  // the slowest message of every repetition
+  // How the messages were sent: one every interval_us, the first `warmup` of each run untimed.
+  double interval_us = 0;
+  uint64_t warmup = 0;
+};
+
 struct Results {
   std::vector<ThroughputRow> throughput;
   std::vector<MemoryRow> memory;
@@ -65,6 +85,10 @@ struct Results {
   std::vector<ThroughputRow> eviction;
   // The invalidation suite (ops = keys removed, or written, per second; one thread).
   std::vector<ThroughputRow> invalidation;
+  // The coordination suite: rate-limit checks and lock acquire+release pairs (ops = checks or
+  // pairs per second, one thread), and invalidation propagation between two processes.
+  std::vector<ThroughputRow> coordination;
+  std::vector<LatencyRow> propagation;
 };
 
 }  // namespace larder::bench
