@@ -211,11 +211,8 @@ class CacheCore {
   // removals is still open.
   void EmitRemovals(const Shard& shard, const RemovalList& removed,
                     InvalidationScope scope = InvalidationScope::kKey);
-  // Emits `ev`, marked remote inside a RemoteScope.
-  void Emit(CacheEvent& ev) {
-    ev.remote = RemoteScope::Active();
-    events_->Emit(ev);
-  }
+  // Emits `ev` (the hub marks it remote inside a RemoteScope).
+  void Emit(CacheEvent& ev) { events_->Emit(ev); }
   // Reclaims retired memory of `shard` when enough piled up. Returns true when the epoch must
   // advance first: the caller then calls AdvanceEpoch() after releasing the lock.
   bool MaybeReclaim(Shard& shard) REQUIRES(shard.mu);
