@@ -17,13 +17,10 @@ class CacheTarget final : public BackplaneTarget {
             case EventType::kSet:
               if (!ev.loaded) send(BackplaneKind::kKey, ev.key);  // loads read the truth
               return;
-            case EventType::kDelete:
-              // Removals by pattern or tag travel as the pattern or tag (kInvalidated).
-              if (ev.scope == InvalidationScope::kKey) send(BackplaneKind::kKey, ev.key);
-              return;
-            case EventType::kInvalidated:
-              send(ev.scope == InvalidationScope::kTag ? BackplaneKind::kTag
-                                                       : BackplaneKind::kPattern,
+            case EventType::kInvalidated:  // a key, pattern or tag, whatever it removed here
+              send(ev.scope == InvalidationScope::kKey   ? BackplaneKind::kKey
+                   : ev.scope == InvalidationScope::kTag ? BackplaneKind::kTag
+                                                         : BackplaneKind::kPattern,
                    ev.key);
               return;
             case EventType::kClear:
@@ -33,8 +30,8 @@ class CacheTarget final : public BackplaneTarget {
               return;
           }
         },
-        EventBit(EventType::kSet) | EventBit(EventType::kDelete) |
-            EventBit(EventType::kInvalidated) | EventBit(EventType::kClear));
+        EventBit(EventType::kSet) | EventBit(EventType::kInvalidated) |
+            EventBit(EventType::kClear));
   }
 
   bool Apply(BackplaneKind kind, std::string_view payload) override {

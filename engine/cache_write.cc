@@ -145,7 +145,14 @@ bool CacheCore::Delete(std::string_view key) {
   }
   if (advance) AdvanceEpoch();
   EmitRemovals(shard, removed);
-  return id != kNoNode && Live(shard.Entry(id));
+  const bool live = id != kNoNode && Live(shard.Entry(id));
+  if (events_->Wants(EventBit(EventType::kInvalidated))) {
+    CacheEvent ev;
+    ev.type = EventType::kInvalidated;
+    ev.key = key;
+    Emit(ev);
+  }
+  return live;
 }
 
 void CacheCore::Matching(Shard& shard, const index::GlobPattern& pattern,

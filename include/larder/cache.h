@@ -244,9 +244,10 @@ class Cache {
   // Validates every item first, then stores them all; on InvalidArgument nothing was stored and
   // the message names the item's index.
   Status SetMany(std::span<const KeyValue> items, const WriteOptions& options = {});
-  // Removes `key`; true when a live entry was removed.
+  // Removes `key`; true when a live entry was removed. Reported as the kDelete of the entry (if
+  // there was one), then a kInvalidated of scope kKey naming the key, removed or not.
   bool Delete(std::string_view key);
-  // Removes each key; returns how many live entries were removed.
+  // Removes each key (reported as Delete does); returns how many live entries were removed.
   size_t DeleteMany(std::span<const std::string_view> keys);
   // Removes every entry (one kClear event).
   void Clear();

@@ -29,8 +29,10 @@ enum class EventType : uint8_t {
   kRefreshed = 4,  // a background refresh (GetWithStale) replaced a stale value
   kError = 5,      // a load, refresh or listener failed; `error` says why
   kClear = 6,      // Clear() emptied the cache (no key)
-  // InvalidatePattern or InvalidateByTag named a family of keys: `key` holds the pattern or the
-  // tag and `scope` says which. One per call, after the kDelete of each entry it removed.
+  // A removal named a key, a pattern or a tag: `key` holds it and `scope` says which. One per
+  // Delete/DeleteMany key, InvalidatePattern or InvalidateByTag call, after the kDelete of each
+  // entry it removed, and also when it removed nothing (another instance, or a shared level
+  // behind this cache, may hold what it names).
   kInvalidated = 7,
 };
 
@@ -61,7 +63,7 @@ struct CacheEvent {
   RemovalCause cause = RemovalCause::kExplicit;  // meaningful for kDelete, kExpired, kEvicted
   const Status* error = nullptr;                 // non-null exactly for kError
   // kDelete: how the removal named the entry (its key, or a pattern or tag matching it);
-  // kInvalidated: whether `key` is a pattern or a tag.
+  // kInvalidated: whether `key` is a key, a pattern or a tag.
   InvalidationScope scope = InvalidationScope::kKey;
   // kSet: the value came from a fetcher (GetOrSet, GetWithStale), not from a write.
   bool loaded = false;

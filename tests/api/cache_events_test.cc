@@ -49,7 +49,8 @@ TEST_CASE("Events: set, delete, expired, evicted and clear are delivered with pa
   c->RunPendingMaintenance();  // b expires
   c->Clear();
   CHECK(rec.Take() == std::vector<std::string>{"set:a=1", "set:b=2", "set:c=3", "evicted:a=1",
-                                               "delete:c=3", "expired:b=2", "clear:="});
+                                               "delete:c=3", "invalidated:c=", "expired:b=2",
+                                               "clear:="});
 }
 
 TEST_CASE("Events: the mask filters and destroying the subscription stops delivery") {
@@ -194,6 +195,9 @@ TEST_CASE("Events: removals say what named them; writes say whether they were lo
   REQUIRE(c->Set("a:1", "v", {.tags = {"t"}}).ok());
   REQUIRE(c->GetOrSet("b:1", [] { return Result<std::string>(std::string("v")); }).ok());
   CHECK(c->Delete("b:1"));
+  CHECK_FALSE(c->Delete("absent"));  // still announced: another instance may hold it
+  const std::string_view many[] = {"x:1", "gone"};
+  CHECK(c->DeleteMany(many) == 0);
   CHECK(*c->InvalidatePattern("a:*") == 1);
   REQUIRE(c->Set("a:2", "v", {.tags = {"t"}}).ok());
   CHECK(c->InvalidateByTag("t") == 1);
@@ -209,6 +213,8 @@ TEST_CASE("Events: removals say what named them; writes say whether they were lo
   std::lock_guard lock(mu);
   CHECK(seen == std::vector<std::string>{
                     "set:a:1:key", "set:b:1:key:loaded", "delete:b:1:key",
+                    "invalidated:b:1:key", "invalidated:absent:key", "invalidated:x:1:key",
+                    "invalidated:gone:key",
                     "delete:a:1:pattern", "invalidated:a:*:pattern", "set:a:2:key",
                     "delete:a:2:tag", "invalidated:t:tag", "invalidated:none:tag",
                     "set:c:1:key:remote", "delete:c:1:pattern:remote",

@@ -101,6 +101,21 @@ TEST_CASE("Backplane: a write, delete, pattern, tag or clear in one instance rea
   CHECK(c.resyncs == 0);
 }
 
+TEST_CASE("Backplane: a delete of a key this instance never held still reaches the others") {
+  Cluster c;
+  REQUIRE(c.b_cache->GetOrSet("only-b", [] { return Result<std::string>(std::string("v")); })
+              .ok());
+  CHECK_FALSE(c.a->Delete("only-b"));  // a holds nothing: removed nowhere here
+  const std::string_view keys[] = {"only-b:2", "absent"};
+  REQUIRE(c.b_cache->GetOrSet("only-b:2", [] { return Result<std::string>(std::string("v")); })
+              .ok());
+  CHECK(c.a->DeleteMany(keys) == 0);
+  c.Settle();
+  CHECK_FALSE(c.b_cache->Exists("only-b"));
+  CHECK_FALSE(c.b_cache->Exists("only-b:2"));
+  CHECK(c.a_plane->GetStats().published == 3);
+}
+
 TEST_CASE("Backplane: applied changes are not sent back, so nothing echoes") {
   Cluster c;
   c.Load({"k"});

@@ -115,6 +115,13 @@ TEST_CASE("RedisL2: Set writes both levels with ttl and tags; local invalidation
   CHECK(a.cache->Delete("user:3"));
   CHECK(redis.raw().Int({"EXISTS", kNs + "k:user:3"}) == 0);
 
+  // A delete of a key this instance never held still removes what Redis holds.
+  L2Instance b(redis.options());
+  REQUIRE(b.l2->Set("user:5", "ed").ok());
+  REQUIRE_FALSE(a.cache->Exists("user:5"));
+  CHECK_FALSE(a.cache->Delete("user:5"));
+  CHECK(redis.raw().Int({"EXISTS", kNs + "k:user:5"}) == 0);
+
   // Changes applied for another instance leave Redis alone: their origin updated it.
   REQUIRE(a.l2->Set("user:4", "di").ok());
   {
@@ -126,7 +133,7 @@ TEST_CASE("RedisL2: Set writes both levels with ttl and tags; local invalidation
   a.cache->Clear();
   CHECK(redis.raw().Int({"EXISTS", kNs + "k:user:4"}) == 0);
   CHECK(redis.raw().Int({"EXISTS", "larder:l2:orders:k:k"}) == 1);
-  CHECK(a.l2->GetStats().removals == 5);
+  CHECK(a.l2->GetStats().removals == 6);
   CHECK(a.l2->GetStats().errors == 0);
 
   // A value the cache refuses is written nowhere.
@@ -169,12 +176,14 @@ TEST_CASE("RedisL2 with a backplane: the others find the new value in Redis, nev
           Backplane::Connect(*inst.cache, r, {.name = "users", .l2 = inst.l2.get()});
       REQUIRE_MESSAGE(p.ok(), p.status().ToString());
       plane = std::move(*p);
-      sub = inst.cache->Subscribe([this](const CacheEvent& ev) {
-        if (!ev.remote) return;
-        std::lock_guard lock(mu);
-        ++remote;
-        cv.notify_all();
-      });
+      sub = inst.cache->Subscribe(
+          [this](const CacheEvent& ev) {
+            if (!ev.remote) return;
+            std::lock_guard lock(mu);
+            ++remote;  // one per message applied: each names a key
+            cv.notify_all();
+          },
+          EventBit(EventType::kInvalidated));
     }
     ~Node() { plane.reset(); }
     bool WaitRemote(int n) {
