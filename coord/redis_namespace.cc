@@ -73,6 +73,7 @@ RedisL2Stats RedisNamespace::Stats() const {
   s.removals = removals.load(std::memory_order_relaxed);
   s.errors = errors.load(std::memory_order_relaxed);
   s.bypassed = bypassed.load(std::memory_order_relaxed);
+  s.refused = refused.load(std::memory_order_relaxed);
   s.trusted = trusted_.load(std::memory_order_acquire);
   return s;
 }

@@ -50,7 +50,8 @@ class RedisNamespace {
   Status Check(Result<RedisReplyPtr> reply);
   RedisL2Stats Stats() const;
 
-  std::atomic<uint64_t> hits{0}, misses{0}, writes{0}, removals{0}, errors{0}, bypassed{0};
+  std::atomic<uint64_t> hits{0}, misses{0}, writes{0}, removals{0}, errors{0}, bypassed{0},
+      refused{0};
 
  private:
   std::unique_ptr<RedisPool> pool_;

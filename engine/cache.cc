@@ -73,6 +73,10 @@ Result<std::vector<std::string>> Cache::Keys(std::string_view pattern, size_t li
   return core_->Keys(*g, limit);
 }
 
+Result<std::string> Cache::GetOrSetTimed(std::string_view key, const TimedFetcher& fetch,
+                                         const WriteOptions& options) {
+  return core_->GetOrSetTimed(key, fetch, options);
+}
 Result<std::string> Cache::GetOrSet(std::string_view key, const Fetcher& fetch,
                                     const WriteOptions& options) {
   return core_->GetOrSet(key, fetch, options);

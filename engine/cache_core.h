@@ -46,6 +46,8 @@ struct LoadMode {
   bool stale = false;
   int64_t fresh_ttl = 0;  // ns, when stale
   int64_t stale_ttl = 0;  // ns, when stale
+  // GetOrSetTimed: the ttl the fetcher gave (read after it ran), shortening write.ttl.
+  const std::optional<Duration>* fetched_ttl = nullptr;
 };
 
 // Tracks background tasks so destruction can wait for running ones and cancel queued ones.
@@ -94,8 +96,12 @@ class CacheCore {
   size_t MarkAllStale();
 
   // cache_load.cc
+  // `fetched_ttl`, when given, is where `fetch` leaves the ttl its value may be cached for.
   Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,
-                               const WriteOptions& options);
+                               const WriteOptions& options,
+                               const std::optional<Duration>* fetched_ttl = nullptr);
+  Result<std::string> GetOrSetTimed(std::string_view key, const TimedFetcher& fetch,
+                                    const WriteOptions& options);
   Result<std::string> GetWithStale(std::string_view key, Fetcher fetch, Duration fresh_ttl,
                                    Duration stale_ttl);
 
@@ -204,9 +210,12 @@ class CacheCore {
   // InvalidArgument when key + value outweigh the share of max_bytes of the shard for `hash`.
   Status CheckWeight(uint64_t hash, std::string_view key, std::string_view value,
                      std::string_view encoded_tags = {}) const;
-  // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events.
+  // Stores a validated entry and emits `event` (kSet or kRefreshed) and removal events. A write
+  // of `flight`'s load stores nothing once the flight is superseded; any other write
+  // supersedes the key's flight.
   Status Write(uint64_t hash, const EntrySpec& spec, EventType event,
-               ValueHandle* replaced = nullptr, bool loaded = false);
+               ValueHandle* replaced = nullptr, bool loaded = false,
+               const Flight* flight = nullptr);
   // Emits events for `removed` entries. REQUIRES: the epoch read section that covered the
   // removals is still open.
   void EmitRemovals(const Shard& shard, const RemovalList& removed,
@@ -232,7 +241,7 @@ class CacheCore {
                                  const LoadMode& mode);
   Result<std::string> RunFetch(std::string_view key, const Fetcher& fetch);
   Status WriteLoaded(std::string_view key, uint64_t hash, std::string_view value,
-                     const LoadMode& mode, EventType event);
+                     const LoadMode& mode, EventType event, const Flight& flight);
   void StartRefresh(std::string_view key, uint64_t hash, Fetcher fetch, const LoadMode& mode);
   void ThrottleRefresh(std::string_view key, uint64_t hash);
 

@@ -1,8 +1,10 @@
 // CacheCore loading: GetOrSet (single flight) and GetWithStale (background refresh, fail-safe).
 #include "engine/cache_core.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -38,7 +40,7 @@ Result<std::string> CacheCore::RunFetch(std::string_view key, const Fetcher& fet
 }
 
 Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_view value,
-                              const LoadMode& mode, EventType event) {
+                              const LoadMode& mode, EventType event, const Flight& flight) {
   Status s = CheckSizes(key, value);
   if (!s.ok()) return s;
   EntrySpec spec;
@@ -49,11 +51,20 @@ Status CacheCore::WriteLoaded(std::string_view key, uint64_t hash, std::string_v
   if (mode.stale) {
     spec.deadline = DeadlineAfter(now, mode.fresh_ttl);
     spec.stale_until = DeadlineAfter(now, mode.stale_ttl);
+  } else if (mode.fetched_ttl != nullptr && mode.fetched_ttl->has_value()) {
+    const Duration fetched = **mode.fetched_ttl;
+    if (fetched.count() <= 0) return Status::OK();  // already out of date: not cached
+    WriteOptions shortened = mode.write;
+    const std::optional<Duration> asked = shortened.ttl ? shortened.ttl : options_.default_ttl;
+    shortened.ttl = asked ? std::min(*asked, fetched) : fetched;
+    shortened.sliding = false;  // a bound on the value's validity: reads must not extend it
+    s = ResolveWrite(shortened, now, &spec, &tags);
+    if (!s.ok()) return s;
   } else {
     s = ResolveWrite(mode.write, now, &spec, &tags);
     if (!s.ok()) return s;
   }
-  return Write(hash, spec, event, nullptr, /*loaded=*/true);
+  return Write(hash, spec, event, nullptr, /*loaded=*/true, &flight);
 }
 
 Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash, const Fetcher& fetch,
@@ -87,7 +98,7 @@ Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash, c
 
   Result<std::string> r = RunFetch(key, fetch);
   if (r.ok()) {
-    Status w = WriteLoaded(key, hash, *r, mode, EventType::kSet);
+    Status w = WriteLoaded(key, hash, *r, mode, EventType::kSet, *flight);
     if (!w.ok()) r = w;
   }
   {
@@ -99,8 +110,28 @@ Result<std::string> CacheCore::LoadShared(std::string_view key, uint64_t hash, c
   return r;
 }
 
+Result<std::string> CacheCore::GetOrSetTimed(std::string_view key, const TimedFetcher& fetch,
+                                             const WriteOptions& options) {
+  if (!fetch) return Status::InvalidArgument("fetch: empty function");
+  std::optional<Duration> ttl;
+  // One pointer captured, so the wrapper fits std::function's inline buffer: hits allocate
+  // nothing.
+  struct Context {
+    const TimedFetcher& fetch;
+    std::optional<Duration>& ttl;
+  } context{fetch, ttl};
+  const Fetcher plain = [&context]() -> Result<std::string> {
+    Result<TimedValue> f = context.fetch();
+    if (!f.ok()) return f.status();
+    context.ttl = f->ttl;
+    return std::move(f->value);
+  };
+  return GetOrSet(key, plain, options, &ttl);
+}
+
 Result<std::string> CacheCore::GetOrSet(std::string_view key, const Fetcher& fetch,
-                                        const WriteOptions& options) {
+                                        const WriteOptions& options,
+                                        const std::optional<Duration>* fetched_ttl) {
   if (key.size() > kMaxKeySize) return CheckSizes(key, {});
   if (!fetch) return Status::InvalidArgument("fetch: empty function");
   EntrySpec probe;
@@ -111,6 +142,7 @@ Result<std::string> CacheCore::GetOrSet(std::string_view key, const Fetcher& fet
   if (GetCopy(key, &value)) return value;
   LoadMode mode;
   mode.write = options;
+  mode.fetched_ttl = fetched_ttl;
   return LoadShared(key, HashKey(key), fetch, mode);
 }
 
@@ -190,7 +222,7 @@ void CacheCore::StartRefresh(std::string_view key, uint64_t hash, Fetcher fetch,
     }
     Result<std::string> r = RunFetch(owned_key, fetch);
     if (r.ok()) {
-      Status w = WriteLoaded(owned_key, hash, *r, mode, EventType::kRefreshed);
+      Status w = WriteLoaded(owned_key, hash, *r, mode, EventType::kRefreshed, *flight);
       if (!w.ok()) r = w;
     } else {
       ThrottleRefresh(owned_key, hash);

@@ -78,6 +78,7 @@ Status CacheCore::Mutate(std::string_view key,
     const bool live = slot != 0 && Live(shard.Entry(Table::IdOf(slot)));
     if (live) current = shard.Entry(Table::IdOf(slot))->value();
     op = fn(live ? &current : nullptr);
+    if (op.kind != MutateOp::kKeep) shard.SupersedeFlight(key);
     if (op.kind == MutateOp::kPut) {
       Status s = CheckSizes(key, op.value);
       if (!s.ok()) return s;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/hash.h"
+#include "engine/single_flight.h"
 #include "index/tag_index.h"
 
 namespace larder::internal {
@@ -64,7 +65,7 @@ Status CacheCore::CheckWeight(uint64_t hash, std::string_view key, std::string_v
 }
 
 Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event,
-                        ValueHandle* replaced, bool loaded) {
+                        ValueHandle* replaced, bool loaded, const Flight* flight) {
   Status fits = CheckWeight(hash, spec.key, spec.value, spec.tags);
   if (!fits.ok()) return fits;
   Shard& shard = ShardFor(hash);
@@ -75,6 +76,11 @@ Status CacheCore::Write(uint64_t hash, const EntrySpec& spec, EventType event,
   bool advance;
   {
     MutexLock lock(shard.mu);
+    if (flight == nullptr) {
+      shard.SupersedeFlight(spec.key);
+    } else if (flight->superseded) {
+      return Status::OK();  // changed while it loaded: its callers get the value, nobody else
+    }
     Result<NodeId> id = shard.NewEntry(spec);
     if (!id.ok()) return id.status();
     const NodeId old = shard.Publish(hash, *id, report);
@@ -139,6 +145,7 @@ bool CacheCore::Delete(std::string_view key) {
   bool advance = false;
   {
     MutexLock lock(shard.mu);
+    shard.SupersedeFlight(key);
     id = shard.Remove(hash, key, RemovalCause::kExplicit,
                       events_->Wants(kRemovalEvents) ? &removed : nullptr);
     if (id != kNoNode) advance = MaybeReclaim(shard);
@@ -208,6 +215,7 @@ size_t CacheCore::InvalidatePattern(const index::GlobPattern& pattern) {
   return RemoveMatching(
       [&](Shard& shard, std::vector<NodeId>* ids) {
         shard.mu.AssertHeld();
+        shard.SupersedeFlights([&](std::string_view key) { return pattern.Match(key); });
         Matching(shard, pattern, ids);
       },
       InvalidationScope::kPattern, pattern.text());
@@ -217,6 +225,7 @@ size_t CacheCore::InvalidateByTag(std::string_view tag) {
   return RemoveMatching(
       [&](Shard& shard, std::vector<NodeId>* ids) {
         shard.mu.AssertHeld();
+        shard.SupersedeFlights({});  // a load's tags are not known before it stores
         shard.CollectTagged(tag, ids);
       },
       InvalidationScope::kTag, tag);
@@ -228,6 +237,7 @@ size_t CacheCore::MarkAllStale() {
   const size_t removed = RemoveMatching(
       [&](Shard& shard, std::vector<NodeId>* ids) {
         shard.mu.AssertHeld();
+        shard.SupersedeFlights({});
         shard.ForEachLockFree([&](const EntryHeader* e) {
           if (!(e->flags & EntryHeader::kStale)) {
             ids->push_back(shard.space_id(e));
@@ -269,6 +279,7 @@ std::vector<std::string> CacheCore::Keys(const index::GlobPattern& pattern, size
 void CacheCore::Clear() {
   for (const auto& shard : shards_) {
     MutexLock lock(shard->mu);
+    shard->SupersedeFlights({});
     shard->RemoveAll(RemovalCause::kExplicit, nullptr);
   }
   CacheEvent ev;

@@ -11,6 +11,7 @@
 
 #include "base/epoch.h"
 #include "base/hash.h"
+#include "engine/single_flight.h"
 
 namespace larder {
 namespace {
@@ -482,6 +483,18 @@ void Shard::Reclaim(uint64_t safe_epoch) {
   while (!retired_tables_.empty() &&
          epoch::Reclaimable(retired_tables_.front().second, safe_epoch)) {
     retired_tables_.pop_front();
+  }
+}
+
+void Shard::SupersedeFlight(std::string_view key) {
+  if (flights_.empty()) return;
+  auto it = flights_.find(key);
+  if (it != flights_.end()) it->second->superseded = true;
+}
+
+void Shard::SupersedeFlights(const std::function<bool(std::string_view)>& matches) {
+  for (auto& [key, flight] : flights_) {
+    if (!matches || matches(key)) flight->superseded = true;
   }
 }
 

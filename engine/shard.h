@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -210,6 +211,10 @@ class alignas(64) Shard {
   std::map<std::string, std::shared_ptr<Flight>, std::less<>>& flights() REQUIRES(mu) {
     return flights_;
   }
+  // A write or explicit removal of `key`: its in-flight load, if any, must not store its value.
+  void SupersedeFlight(std::string_view key) REQUIRES(mu);
+  // The same for every in-flight load whose key `matches` (every one when it is empty).
+  void SupersedeFlights(const std::function<bool(std::string_view)>& matches) REQUIRES(mu);
 
   // For tests: the policy's next victim (may reorder it), the table.
   NodeId PolicyVictim() REQUIRES(mu) { return policy_->Victim(); }

@@ -3,6 +3,10 @@
 // The shard keeps a map key -> Flight under its lock; the first caller (the leader) runs the
 // fetcher, later callers Wait(). The leader removes the map entry, then Complete()s the flight,
 // so a caller arriving after completion starts a new flight or finds the cached value.
+//
+// A write or an explicit removal of the key while the fetch runs supersedes the flight: the
+// fetched value may predate that change, so it is returned to the flight's callers but not
+// stored (a Delete during a load must not be undone by the load finishing after it).
 #pragma once
 
 #include "base/private.h"
@@ -34,6 +38,8 @@ struct Flight {
   std::condition_variable cv;
   bool done = false;
   Result<std::string> result{Status::Aborted("load still in flight")};
+  // Set and read under the owning shard's lock (Shard::SupersedeFlight).
+  bool superseded = false;
 };
 
 }  // namespace larder

@@ -133,6 +133,14 @@ struct KeyTtl {
 // every caller waiting on the same key and nothing is cached.
 using Fetcher = std::function<Result<std::string>()>;
 
+// What a fetcher that knows how long its value stays valid returns (a Redis PTTL, an HTTP
+// max-age): `ttl`, when set, shortens the ttl the value is cached with.
+struct TimedValue {
+  std::string value;
+  std::optional<Duration> ttl;
+};
+using TimedFetcher = std::function<Result<TimedValue>()>;
+
 namespace internal {
 class CacheCore;
 // The read section a handle holds (opaque here): which thread's record, which owner of it.
@@ -285,6 +293,12 @@ class Cache {
   // error reaches every waiter and caches nothing.
   Result<std::string> GetOrSet(std::string_view key, const Fetcher& fetch,
                                const WriteOptions& options = {});
+  // GetOrSet whose fetcher also says how long its value stays valid: the value is cached for
+  // the shorter of that ttl and the one `options` give (or default_ttl), as a fixed deadline
+  // even when `options` ask for a sliding one. A ttl that is not positive: the value is
+  // returned to the callers and not cached.
+  Result<std::string> GetOrSetTimed(std::string_view key, const TimedFetcher& fetch,
+                                    const WriteOptions& options = {});
   // Stale-while-revalidate. A value is fresh for `fresh_ttl` after it is written and kept, stale,
   // until `stale_ttl` after it is written. Fresh: returned. Stale: returned at once while one
   // background refresh per key runs `fetch`. Neither: fetched and waited for (single flight).

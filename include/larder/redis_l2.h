@@ -19,12 +19,23 @@
 // then updates Redis before it tells the others, so an instance told to drop a key never finds
 // the old value in Redis.
 //
+// Loads and removals racing. A value loaded from the fetcher may predate a change another
+// instance made while it loaded (read the old row, the row changes, its key is removed from
+// Redis, the old value is written back). So a local miss that Redis does not answer takes a
+// lease on the key (after memcache's leases, Nishtala et al., NSDI 2013): a removal of the key,
+// and any pattern, tag or clear removal in the namespace, cancels it, and the loaded value is
+// written to Redis only under a lease still valid (one Lua script); otherwise it is used locally
+// and counted as refused. One load per key holds the lease at a time; the others do not write.
+// Locally, a change of the key during its load keeps the loaded value out of the cache
+// (Cache::GetOrSet).
+//
 // Redis never makes a call fail: a Redis error is counted and the call goes on as without an L2
 // (a read falls through to the fetcher, a write stays local). A removal that cannot reach Redis
 // leaves it possibly holding an outdated value, so the L2 is then bypassed until its whole
 // namespace has been emptied, tried again at each use (no silent staleness).
 //
-// Keys in Redis: key_prefix + name + ":k:" + key; tag sets: key_prefix + name + ":t:" + tag.
+// Keys in Redis: key_prefix + name + ":k:" + key; tag sets: key_prefix + name + ":t:" + tag;
+// leases: key_prefix + name + ":l:" + key; the removal generation: key_prefix + name + ":g".
 // One server, not a Redis Cluster.
 //
 // Thread safety: every method may be called from any thread. Ownership: the cache must outlive
@@ -47,6 +58,8 @@ struct RedisL2Options {
   // The cache's name: instances with the same name share the level. Required.
   std::string name{};
   std::string key_prefix = "larder:l2:";
+  // How long a load may take and still write its value to Redis (its lease). Positive.
+  Duration lease = std::chrono::seconds(10);
 };
 
 struct RedisL2Stats {
@@ -56,6 +69,9 @@ struct RedisL2Stats {
   uint64_t removals = 0;   // removals sent to Redis (keys, patterns, tags, clears)
   uint64_t errors = 0;     // Redis calls that failed (the operation went on without Redis)
   uint64_t bypassed = 0;   // operations that skipped Redis while it might hold outdated values
+  // Loaded values not written to Redis: the key changed while they loaded, or another load of
+  // it held the lease (see the top of this file).
+  uint64_t refused = 0;
   bool trusted = true;     // false while Redis might hold outdated values (see above)
 };
 

@@ -1,5 +1,6 @@
 // GetOrSet: cache-aside with single flight; errors and exceptions reach every waiter.
 #include <atomic>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -145,6 +146,95 @@ TEST_CASE("GetOrSet: a fetched value that cannot be stored is an error for the c
   CHECK(r.status().IsInvalidArgument());
   CHECK(r.status().message().find("max_bytes") != std::string_view::npos);
   CHECK_FALSE(c->Exists("k"));
+}
+
+// A change made while a load runs (here from inside the fetcher, which runs without locks) may
+// postdate what the fetcher read: the caller gets the fetched value, the cache keeps the change.
+TEST_CASE("GetOrSet: a change of the key during its load wins over the loaded value") {
+  ManualCache c;
+  const auto load_during = [&](const std::string& key, const std::function<void()>& change) {
+    return c->GetOrSet(key, [&]() -> Result<std::string> {
+      change();
+      return std::string("read before the change");
+    });
+  };
+  SUBCASE("Delete") {
+    CHECK(*load_during("k", [&] { CHECK_FALSE(c->Delete("k")); }) == "read before the change");
+    CHECK_FALSE(c->Exists("k"));
+  }
+  SUBCASE("Set") {
+    CHECK(*load_during("k", [&] { REQUIRE(c->Set("k", "newer").ok()); }) ==
+          "read before the change");
+    CHECK(c.Value("k") == "newer");
+  }
+  SUBCASE("a matching pattern; another key's load is not affected") {
+    CHECK(*load_during("user:1", [&] { CHECK(*c->InvalidatePattern("user:*") == 0); }) ==
+          "read before the change");
+    CHECK_FALSE(c->Exists("user:1"));
+    CHECK(*load_during("order:1", [&] { CHECK(*c->InvalidatePattern("user:*") == 0); }) ==
+          "read before the change");
+    CHECK(c->Exists("order:1"));
+  }
+  SUBCASE("a tag, Clear or MarkAllStale (they supersede every load in flight)") {
+    CHECK(*load_during("a", [&] { CHECK(c->InvalidateByTag("t") == 0); }) ==
+          "read before the change");
+    CHECK(*load_during("b", [&] { c->Clear(); }) == "read before the change");
+    CHECK(*load_during("c", [&] { CHECK(c->MarkAllStale() == 0); }) == "read before the change");
+    CHECK(c->Size() == 0);
+  }
+  // A load with no change in between is stored as usual.
+  CHECK(*load_during("later", [] {}) == "read before the change");
+  CHECK(c->Exists("later"));
+}
+
+TEST_CASE("GetOrSet: every waiter of a superseded load gets its value; the next call reloads") {
+  ManualCache c;
+  constexpr int kThreads = 4;
+  std::atomic<int> calls{0};
+  auto results = RunConcurrently(kThreads, [&] {
+    return c->GetOrSet("k", [&]() -> Result<std::string> {
+      calls.fetch_add(1);
+      WaitForWaiters(*c.cache, kThreads - 1);
+      c->Delete("k");
+      return std::string("old");
+    });
+  });
+  CHECK(calls.load() == 1);
+  for (const auto& r : results) CHECK(*r == "old");
+  CHECK_FALSE(c->Exists("k"));
+  CHECK(*c->GetOrSet("k", [] { return Result<std::string>(std::string("new")); }) == "new");
+  CHECK(c.Value("k") == "new");
+}
+
+TEST_CASE("GetOrSetTimed: the fetcher's ttl shortens the write's, never lengthens it") {
+  CacheOptions o;
+  o.default_ttl = 60 * kSec;
+  ManualCache c(o);
+  const auto timed = [](std::optional<Duration> ttl) {
+    return [ttl]() -> Result<TimedValue> { return TimedValue{"v", ttl}; };
+  };
+  CHECK(*c->GetOrSetTimed("short", timed(5 * kSec)) == "v");
+  CHECK(*c->Ttl("short").remaining == 5 * kSec);
+  CHECK(*c->GetOrSetTimed("asked", timed(50 * kSec), {.ttl = 20 * kSec}) == "v");
+  CHECK(*c->Ttl("asked").remaining == 20 * kSec);
+  CHECK(*c->GetOrSetTimed("default", timed(std::nullopt)) == "v");
+  CHECK(*c->Ttl("default").remaining == 60 * kSec);
+  // Sliding reads would stretch a bound the fetcher set: the deadline stays fixed.
+  CHECK(*c->GetOrSetTimed("slide", timed(5 * kSec), {.ttl = 10 * kSec, .sliding = true}) == "v");
+  c.clock->Advance(4 * kSec);
+  CHECK(c.Value("slide") == "v");
+  c.clock->Advance(1 * kSec);
+  CHECK(c.Value("slide") == "<miss>");
+  // Already out of date: returned, not cached.
+  CHECK(*c->GetOrSetTimed("gone", timed(Duration::zero())) == "v");
+  CHECK_FALSE(c->Exists("gone"));
+  // Errors as GetOrSet: returned, nothing cached; an empty fetcher is refused.
+  Result<std::string> failed = c->GetOrSetTimed(
+      "err", []() -> Result<TimedValue> { return Status::Unavailable("down"); });
+  CHECK(failed.status().code() == Status::Code::kUnavailable);
+  CHECK_FALSE(c->Exists("err"));
+  CHECK(c->GetOrSetTimed("k", TimedFetcher()).status().code() ==
+        Status::Code::kInvalidArgument);
 }
 
 }  // namespace larder

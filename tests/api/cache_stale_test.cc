@@ -89,6 +89,22 @@ TEST_CASE("GetWithStale: a stale value is returned at once and refreshed once in
   CHECK(st.loads == 2);
 }
 
+TEST_CASE("GetWithStale: a refresh does not bring back a key deleted while it was queued") {
+  StaleCache::executor = std::make_shared<ManualExecutor>();
+  StaleCache c;
+  Source src;
+  REQUIRE(c->GetWithStale("k", src.fetcher(), 10 * kSec, 60 * kSec).ok());
+  c.clock->Advance(10 * kSec);
+  CHECK(*c->GetWithStale("k", src.fetcher(), 10 * kSec, 60 * kSec) == "v1");  // queues a refresh
+  REQUIRE(StaleCache::executor->pending() == 1);
+  CHECK_FALSE(c->Delete("k"));  // stale, so not live, but removed all the same
+  src.value = "v2";
+  CHECK(StaleCache::executor->RunPending() == 1);
+  CHECK(src.calls == 2);
+  CHECK_FALSE(c->Exists("k"));
+  CHECK(c->Size() == 0);
+}
+
 TEST_CASE("GetWithStale: fail-safe keeps serving stale while refreshes fail, up to stale_ttl") {
   StaleCache::executor = std::make_shared<ManualExecutor>();
   StaleCache c;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -139,6 +140,68 @@ TEST_CASE("RedisL2: Set writes both levels with ttl and tags; local invalidation
   // A value the cache refuses is written nowhere.
   CHECK_FALSE(a.l2->Set("bad", "v", {.ttl = -kSec}).ok());
   CHECK(redis.raw().Int({"EXISTS", kNs + "k:bad"}) == 0);
+}
+
+// The fetcher runs while another instance changes the key: the value it read may be the old one,
+// so it must not reach Redis (the others would read it back).
+TEST_CASE("RedisL2: a load does not write Redis when the key was removed while it ran") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  L2Instance a(redis.options()), b(redis.options());
+  const auto load_during = [&](const std::string& key, const std::function<void()>& change) {
+    return a.l2->GetOrSet(key, [&]() -> Result<std::string> {
+      change();
+      return std::string("read before the change");
+    });
+  };
+  SUBCASE("the key") {
+    CHECK(*load_during("user:1", [&] { CHECK_FALSE(b.cache->Delete("user:1")); }) ==
+          "read before the change");
+  }
+  SUBCASE("a pattern") {
+    CHECK(*load_during("user:1", [&] { CHECK(*b.cache->InvalidatePattern("user:*") == 0); }) ==
+          "read before the change");
+  }
+  SUBCASE("a tag (any tag: the load's tags are only known when it writes)") {
+    CHECK(*load_during("user:1", [&] { CHECK(b.cache->InvalidateByTag("other") == 0); }) ==
+          "read before the change");
+  }
+  SUBCASE("a clear") {
+    CHECK(*load_during("user:1", [&] { b.cache->Clear(); }) == "read before the change");
+  }
+  SUBCASE("a newer value written through the other L2") {
+    CHECK(*load_during("user:1", [&] { REQUIRE(b.l2->Set("user:1", "newer").ok()); }) ==
+          "read before the change");
+    CHECK(redis.raw().Run({"GET", kNs + "k:user:1"}) == "newer");
+  }
+  CHECK(a.l2->GetStats().refused == 1);
+  CHECK(a.l2->GetStats().writes == 0);
+  CHECK(a.cache->Exists("user:1"));  // this instance was told nothing: its copy is its own
+  if (redis.raw().Int({"EXISTS", kNs + "k:user:1"}) == 0) {
+    // The next load takes a new lease (the cancelled one does not block it) and writes.
+    CHECK(*b.Load("user:1", "read after") == "read after");
+    CHECK(b.l2->GetStats().writes == 1);
+    CHECK(redis.raw().Run({"GET", kNs + "k:user:1"}) == "read after");
+  }
+}
+
+TEST_CASE("RedisL2: while one load of a key holds its lease, another load does not write") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  L2Instance a(redis.options()), b(redis.options());
+  Result<std::string> first = a.l2->GetOrSet("k", [&]() -> Result<std::string> {
+    CHECK(*b.Load("k", "b's") == "b's");  // b misses too, finds a's lease, does not write
+    CHECK(redis.raw().Int({"EXISTS", kNs + "k:k"}) == 0);
+    return std::string("a's");
+  });
+  CHECK(*first == "a's");
+  CHECK(redis.raw().Run({"GET", kNs + "k:k"}) == "a's");
+  CHECK(b.l2->GetStats().refused == 1);
+  CHECK(a.l2->GetStats().writes == 1);
+  CHECK(redis.raw().Int({"EXISTS", kNs + "l:k"}) == 0);  // the lease went with the write
+  RedisL2Options bad{.name = "x", .lease = Duration::zero()};
+  CHECK(RedisL2::Connect(*a.cache, redis.options(), bad).status().code() ==
+        Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("RedisL2: after a removal Redis missed, it is emptied before it is trusted again") {
