@@ -7,7 +7,6 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -160,11 +159,6 @@ RedisL2::Impl::Lookup RedisL2::Impl::Read(std::string_view key) {
     out.found = std::move(f);
     return out;
   });
-}
-
-std::string RedisL2::Impl::NewTokenPrefix() {
-  std::random_device device;
-  return fmt::format("{:08x}{:08x}:", device(), device());
 }
 
 void RedisL2::Impl::Write(std::string_view key, std::string_view value,

@@ -31,7 +31,7 @@ struct RedisL2::Impl {
         lease_ms(std::to_string(
             std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(o.lease)
                                      .count()))),
-        token_prefix(NewTokenPrefix()) {}
+        token_prefix(coord::NewLeaseTokenPrefix()) {}
 
   struct Found {
     std::string value;
@@ -58,8 +58,7 @@ struct RedisL2::Impl {
   // is still valid (counted as refused otherwise); without, always, cancelling any lease.
   void Write(std::string_view key, std::string_view value, const WriteOptions& options,
              std::string_view lease = {});
-  // A random prefix, unique to this L2, for its lease tokens.
-  static std::string NewTokenPrefix();
+
 
   Cache& cache;
   coord::RedisNamespace redis;    // key_prefix + name + ":"

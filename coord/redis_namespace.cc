@@ -1,6 +1,7 @@
 // RedisNamespace: counters, SCAN-and-UNLINK removal, and distrust until emptied.
 #include "redis_namespace.h"
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,11 @@ std::string GlobEscape(std::string_view text) {
     out.push_back(c);
   }
   return out;
+}
+
+std::string NewLeaseTokenPrefix() {
+  std::random_device device;
+  return fmt::format("{:08x}{:08x}:", device(), device());
 }
 
 Status RedisNamespace::Check(Result<RedisReplyPtr> reply) {

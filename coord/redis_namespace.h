@@ -22,6 +22,10 @@ namespace larder::coord {
 // `text` matched literally inside a Redis glob.
 std::string GlobEscape(std::string_view text);
 
+// A random prefix for one process's lease tokens (a counter follows it): leases let a value
+// loaded from the source be written to Redis only if no removal of it happened meanwhile.
+std::string NewLeaseTokenPrefix();
+
 class RedisNamespace {
  public:
   RedisNamespace(std::unique_ptr<RedisPool> pool, std::string ns)

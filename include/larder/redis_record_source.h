@@ -4,8 +4,11 @@
 // started) without a database query.
 //
 //   FindById, FindOne / FindWhereIn on the primary key:
-//       Redis first (one GET, or one MGET per batch); rows Redis lacks come from the inner
-//       source and are written to Redis for `ttl`. Rows the table lacks are not kept.
+//       Redis first (one script per call or batch); rows Redis lacks come from the inner
+//       source and are written to Redis for `ttl`, each only under the lease the read took for
+//       it (cancelled by a removal of the row or of everything meanwhile: a row read while a
+//       removal ran may be the old one, so it is not written; RedisL2Stats::refused counts
+//       these). Rows the table lacks are not kept.
 //   FindOne / FindWhereIn on other fields, FindAll, FindUpdatedSince:
 //       the inner source (lookups by other keys and syncs read the truth).
 //   SubscribeChanges: the inner source's feed; each change first removes the row from Redis.

@@ -3,10 +3,13 @@
 // change feed remove rows from Redis, and rows Redis holds are validated.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "larder/function_source.h"
 #include "larder/redis_record_source.h"
 #include "larder/sqlite_source.h"
 #include "redis_fixture.h"
@@ -86,6 +89,66 @@ TEST_CASE("RedisRecordSource: a row one instance loaded serves another without a
   // Lookups by other keys read the table.
   REQUIRE(c.cache->GetByKey("email", FieldValue::String("u1@x")).found());
   CHECK(c.source->GetStats().hits == 1);
+}
+
+// A table read that overlaps a removal may have read the old row: it must not reach Redis.
+TEST_CASE("RedisRecordSource: rows read while a removal ran are not written to Redis") {
+  testing::RedisFixture redis;
+  if (!redis) return;
+  UsersTable table;
+  for (int id = 1; id <= 4; ++id) table.Put(table.Row(id, "u" + std::to_string(id) + "@x", 1));
+  std::shared_ptr<Source> inner = table.Source();
+  std::function<void()> during_read = [] {};
+  FunctionSourceOptions o;
+  o.schema = table.schema();
+  o.name = "users";
+  o.find_all = [&](const RowSink& sink) { return inner->FindAll(sink); };
+  o.find_by_id = [&](const FieldValue& id) {
+    during_read();
+    return inner->FindById(id);
+  };
+  o.find_where_in = [&](std::string_view field, std::span<const FieldValue> values,
+                        const RowSink& sink) {
+    during_read();
+    return inner->FindWhereIn(field, values, sink);
+  };
+  Result<std::shared_ptr<RedisRecordSource>> a =
+      RedisRecordSource::Open(*FunctionSource::Create(std::move(o)), redis.options(),
+                              {.ttl = 30 * kSec});
+  REQUIRE(a.ok());
+  Instance b(table, redis.options());
+
+  during_read = [&] { REQUIRE(b.cache->Invalidate("id", FieldValue::Int64(1)).ok()); };
+  Result<std::optional<Record>> row = (*a)->FindById(FieldValue::Int64(1));
+  REQUIRE(row.ok());
+  CHECK(row->has_value());  // the caller gets what the table gave
+  CHECK(redis.raw().Int({"EXISTS", RowKey(1)}) == 0);
+  CHECK((*a)->GetStats().refused == 1);
+
+  // A batch overlapping a clear: none of its rows is written.
+  during_read = [&] { b.cache->Clear(); };
+  const FieldValue ids[] = {FieldValue::Int64(2), FieldValue::Int64(3)};
+  int rows = 0;
+  REQUIRE((*a)->FindWhereIn("id", ids, [&](Record&&) {
+                ++rows;
+                return Status::OK();
+              }).ok());
+  CHECK(rows == 2);
+  CHECK(redis.raw().Int({"EXISTS", RowKey(2)}) == 0);
+  CHECK(redis.raw().Int({"EXISTS", RowKey(3)}) == 0);
+  CHECK((*a)->GetStats().refused == 3);
+
+  // With nothing in between, rows are written; an overlapping load of the same row does not.
+  bool b_read = false;
+  during_read = [&] {
+    if (std::exchange(b_read, true)) return;  // once
+    REQUIRE(Found(*b.cache, 4));              // b finds a's lease and leaves the row to a
+  };
+  REQUIRE((*a)->FindById(FieldValue::Int64(4)).ok());
+  CHECK(redis.raw().Int({"EXISTS", RowKey(4)}) == 1);
+  CHECK((*a)->GetStats().writes == 1);
+  CHECK(b.source->GetStats().refused == 1);
+  CHECK(b.source->GetStats().writes == 0);
 }
 
 TEST_CASE("RedisRecordSource: the cache's own changes remove rows from Redis, remote ones not") {
