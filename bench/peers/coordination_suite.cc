@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,12 +18,15 @@
 
 #include "cpu_meter.h"
 #include "histogram.h"
+#include "larder/cache.h"
 #include "larder/coord.h"
 #include "larder/redis.h"
+#include "larder/redis_l2.h"
 #include "propagation.h"
 #include "redis_client.h"
 #include "redis_server.h"
 #include "runner.h"
+#include "workload.h"
 
 namespace larder::bench {
 namespace {
@@ -279,6 +283,102 @@ void LockCells(const CoordinationConfig& config, const RedisServer& server, Resu
   rows.push_back(Measure("larder_local", "lock", config, server.pid(), pair(local.get())));
 }
 
+// kStreamLength key indices drawn uniformly from [0, n). (A scrambled Zipf with theta 0 is
+// not uniform: it folds ranks through a hash modulo n, so some keys come up twice as often and
+// about a third never.)
+std::vector<uint32_t> UniformStream(uint64_t n) {
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<uint32_t> pick(0, static_cast<uint32_t>(n - 1));
+  std::vector<uint32_t> out(kStreamLength);
+  for (uint32_t& k : out) k = pick(rng);
+  return out;
+}
+
+// A value the size of a small record.
+const std::string kL2Value(100, 'v');
+
+std::unique_ptr<Cache> OpenCache(size_t max_entries) {
+  CacheOptions o;
+  o.max_entries = max_entries;
+  o.default_ttl = std::chrono::hours(1);
+  return Check(Cache::Open(std::move(o)));
+}
+
+// A fetcher that should not run: every value is in Redis before the timed runs.
+Result<std::string> Unexpected() { return Status::Internal("the fetcher ran"); }
+
+// RedisL2: a local hit, a hit in Redis, and reads over more keys than the local level holds,
+// beside a plain GET of the same value (what every read costs without the local level).
+void L2Cells(const CoordinationConfig& config, const RedisServer& server, Results* results) {
+  RedisOptions redis;
+  redis.port = static_cast<uint16_t>(server.port());
+  std::vector<ThroughputRow>& rows = results->coordination;
+  const std::vector<std::string> keys = Keys(config, "hot:");
+  const size_t k = keys.size();
+  const auto ok_value = [](const Result<std::string>& r) { return r.ok() && r->size() == 100; };
+
+  std::unique_ptr<Cache> cache = OpenCache(0);
+  std::unique_ptr<RedisL2> l2 = Check(RedisL2::Connect(*cache, redis, {.name = "bench"}));
+  for (const std::string& key : keys) {
+    if (!l2->Set(key, kL2Value).ok()) throw std::runtime_error("redis l2: Set failed");
+  }
+  rows.push_back(Measure("larder_l2", "l2_local_hit", config, server.pid(), [&](uint64_t i) {
+    return ok_value(l2->GetOrSet(keys[i % k], Unexpected));
+  }));
+  rows.push_back(Measure("larder_local", "l2_local_hit", config, server.pid(), [&](uint64_t i) {
+    const ValueHandle v = cache->Get(keys[i % k]);
+    return static_cast<bool>(v) && v.value().size() == 100;
+  }));
+  rows.push_back(Measure("larder_l2", "l2_redis_hit", config, server.pid(), [&](uint64_t i) {
+    {
+      RemoteScope remote;  // drops the local copy only: Redis keeps the value
+      (void)cache->Delete(keys[i % k]);
+    }
+    return ok_value(l2->GetOrSet(keys[i % k], Unexpected));
+  }));
+  const std::string ns = "larder:l2:bench:k:";
+  RedisClient client(server.port());
+  rows.push_back(Measure("redis_get", "l2_redis_hit", config, server.pid(), [&](uint64_t i) {
+    ReplyPtr r = client.Command({"GET", ns + keys[i % k]});
+    return r->type == REDIS_REPLY_STRING && r->len == 100;
+  }));
+
+  // Ten times more keys than the local level holds, read uniformly or Zipf-skewed.
+  CoordinationConfig wide = config;
+  wide.keys = config.keys * 100;
+  const std::vector<std::string> all = Keys(wide, "wide:");
+  std::unique_ptr<Cache> small = OpenCache(all.size() / 10);
+  std::unique_ptr<RedisL2> small_l2 = Check(RedisL2::Connect(*small, redis, {.name = "wide"}));
+  for (const std::string& key : all) {
+    if (!small_l2->Set(key, kL2Value).ok()) throw std::runtime_error("redis l2: Set failed");
+  }
+  const std::string wide_ns = "larder:l2:wide:k:";
+  for (const bool zipf : {false, true}) {
+    const std::vector<uint32_t> stream =
+        zipf ? MakeKeyStream(ScrambledZipf(all.size(), kZipfTheta), 42) : UniformStream(all.size());
+    const size_t n = stream.size();
+    const char* workload = zipf ? "l2_zipf_10pct" : "l2_uniform_10pct";
+    const auto read = [&](uint64_t i) {
+      return ok_value(small_l2->GetOrSet(all[stream[i % n]], Unexpected));
+    };
+    ThroughputRow row = Measure("larder_l2", workload, wide, server.pid(), read);
+    // The local level's share, over reads after the timed runs.
+    const RedisL2Stats before = small_l2->GetStats();
+    constexpr uint64_t kCounted = 200'000;
+    for (uint64_t i = 0; i < kCounted; ++i) (void)read(i * 7919);
+    const RedisL2Stats after = small_l2->GetStats();
+    const uint64_t remote = (after.hits + after.misses) - (before.hits + before.misses);
+    row.local_hit_share = 1.0 - static_cast<double>(remote) / static_cast<double>(kCounted);
+    std::printf("  %-14s %-18s local hit share %.1f%%\n", "larder_l2", workload,
+                *row.local_hit_share * 100);
+    rows.push_back(std::move(row));
+    rows.push_back(Measure("redis_get", workload, wide, server.pid(), [&](uint64_t i) {
+      ReplyPtr r = client.Command({"GET", wide_ns + all[stream[i % n]]});
+      return r->type == REDIS_REPLY_STRING && r->len == 100;
+    }));
+  }
+}
+
 }  // namespace
 
 CoordinationConfig QuickCoordinationConfig() {
@@ -303,6 +403,7 @@ void RunCoordinationSuite(const CoordinationConfig& config, Results* results) {
     const SharedCpu shared(server->pid());
     RateLimitCells(config, *server, results);
     LockCells(config, *server, results);
+    L2Cells(config, *server, results);
   }
   // Unpinned: hand-offs between threads and processes are what propagation costs.
   RunPropagationCells(config, server->port(), results);

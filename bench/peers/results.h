@@ -26,6 +26,8 @@ struct ThroughputRow {
   // kept repetitions were above kNoisyForeignShare even after their retries.
   double foreign_cpu_max = 0;
   int noisy_reps = 0;
+  // Two-level cells (RedisL2): the share of reads the local level answered.
+  std::optional<double> local_hit_share;
 };
 
 // Sets row->ops_per_sec to the median of `rates` (ops per second of each repetition) and the
