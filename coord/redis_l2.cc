@@ -124,8 +124,7 @@ void RedisL2::Impl::Invalidate(BackplaneKind kind, std::string_view payload) {
 RedisL2::Impl::Lookup RedisL2::Impl::Read(std::string_view key) {
   if (!redis.Usable()) return {};
   const std::string k = Key(key), lease = Lease(key);
-  const std::string token =
-      token_prefix + std::to_string(next_token.fetch_add(1, std::memory_order_relaxed));
+  const std::string token = redis.NewLeaseToken();
   const std::string_view keys[] = {k, lease, generation};
   const std::string_view args[] = {token, lease_ms};
   return redis.pool().With([&](RedisConnection& c) -> Lookup {
@@ -170,16 +169,7 @@ void RedisL2::Impl::Write(std::string_view key, std::string_view value,
   for (const std::string& tag : options.tags) names.push_back(TagSet(tag));
   std::vector<std::string_view> keys(names.begin(), names.end());
   const std::string_view args[] = {value, ttl_ms, lease};
-  redis.pool().With([&](RedisConnection& c) {
-    Result<RedisReplyPtr> r = c.Eval(kWrite, keys, args);
-    if (!r.ok()) {
-      (void)redis.Check(std::move(r));
-    } else if ((*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 1) {
-      redis.writes.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      redis.refused.fetch_add(1, std::memory_order_relaxed);  // the lease is gone
-    }
-  });
+  redis.pool().With([&](RedisConnection& c) { redis.CountWrite(c.Eval(kWrite, keys, args)); });
 }
 
 Result<std::unique_ptr<RedisL2>> RedisL2::Connect(Cache& cache, const RedisOptions& redis,

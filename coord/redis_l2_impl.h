@@ -30,8 +30,7 @@ struct RedisL2::Impl {
         generation(redis.ns() + "g"),
         lease_ms(std::to_string(
             std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(o.lease)
-                                     .count()))),
-        token_prefix(coord::NewLeaseTokenPrefix()) {}
+                                     .count()))) {}
 
   struct Found {
     std::string value;
@@ -67,8 +66,6 @@ struct RedisL2::Impl {
   const std::string lease_prefix;  // ns + "l:"
   const std::string generation;   // ns + "g": bumped by pattern and tag removals
   const std::string lease_ms;
-  const std::string token_prefix;
-  std::atomic<uint64_t> next_token{0};
   std::atomic<bool> on_backplane{false};
 
   std::unique_ptr<coord::BackplaneTarget> target;

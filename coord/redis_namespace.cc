@@ -18,9 +18,24 @@ std::string GlobEscape(std::string_view text) {
   return out;
 }
 
-std::string NewLeaseTokenPrefix() {
+namespace {
+std::string RandomTokenPrefix() {
   std::random_device device;
   return fmt::format("{:08x}{:08x}:", device(), device());
+}
+}  // namespace
+
+RedisNamespace::RedisNamespace(std::unique_ptr<RedisPool> pool, std::string ns)
+    : pool_(std::move(pool)), ns_(std::move(ns)), token_prefix_(RandomTokenPrefix()) {}
+
+void RedisNamespace::CountWrite(Result<RedisReplyPtr> reply) {
+  if (!reply.ok()) {
+    (void)Check(std::move(reply));
+  } else if ((*reply)->type == REDIS_REPLY_INTEGER && (*reply)->integer == 1) {
+    writes.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    refused.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 Status RedisNamespace::Check(Result<RedisReplyPtr> reply) {

@@ -22,14 +22,10 @@ namespace larder::coord {
 // `text` matched literally inside a Redis glob.
 std::string GlobEscape(std::string_view text);
 
-// A random prefix for one process's lease tokens (a counter follows it): leases let a value
-// loaded from the source be written to Redis only if no removal of it happened meanwhile.
-std::string NewLeaseTokenPrefix();
 
 class RedisNamespace {
  public:
-  RedisNamespace(std::unique_ptr<RedisPool> pool, std::string ns)
-      : pool_(std::move(pool)), ns_(std::move(ns)) {}
+  RedisNamespace(std::unique_ptr<RedisPool> pool, std::string ns);
 
   RedisPool& pool() { return *pool_; }
   const std::string& ns() const { return ns_; }
@@ -52,6 +48,14 @@ class RedisNamespace {
   }
   // OK for a reply; counts an error otherwise.
   Status Check(Result<RedisReplyPtr> reply);
+  // Counts the answer of a write script that returns 1 when it wrote and 0 when it refused (a
+  // lease cancelled by a removal): a write, a refusal, or an error.
+  void CountWrite(Result<RedisReplyPtr> reply);
+  // A token unique to this namespace object for a lease: leases let a value loaded from the
+  // source be written to Redis only if no removal of it happened meanwhile.
+  std::string NewLeaseToken() {
+    return token_prefix_ + std::to_string(next_token_.fetch_add(1, std::memory_order_relaxed));
+  }
   RedisL2Stats Stats() const;
 
   std::atomic<uint64_t> hits{0}, misses{0}, writes{0}, removals{0}, errors{0}, bypassed{0},
@@ -60,6 +64,8 @@ class RedisNamespace {
  private:
   std::unique_ptr<RedisPool> pool_;
   const std::string ns_;
+  const std::string token_prefix_;  // random
+  std::atomic<uint64_t> next_token_{0};
   std::atomic<bool> trusted_{true};
   std::mutex restore_mu_;  // one thread empties the namespace at a time
 };

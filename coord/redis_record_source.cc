@@ -3,7 +3,6 @@
 #include "larder/redis_record_source.h"
 
 #include <algorithm>
-#include <atomic>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -66,9 +65,6 @@ struct RedisRecordSource::Impl {
   bool IsPk(std::string_view field) const { return field == schema->primary_key(); }
   std::string Key(const FieldValue& pk) const { return row_prefix + index::EncodeKey(pk); }
   std::string Lease(const FieldValue& pk) const { return lease_prefix + index::EncodeKey(pk); }
-  std::string NewToken() {
-    return token_prefix + std::to_string(next_token.fetch_add(1, std::memory_order_relaxed));
-  }
 
   // Whether a load may write a missing row back: Redis failed (no), this load took the row's
   // lease (yes), another load holds it (no, counted as refused).
@@ -118,14 +114,7 @@ struct RedisRecordSource::Impl {
     const std::string key = Key(row.primary_key()), lease = Lease(row.primary_key());
     const std::string_view keys[] = {key, lease};
     const std::string_view args[] = {row.bytes(), ttl_ms, token};
-    Result<RedisReplyPtr> r = c.Eval(kStoreRow, keys, args);
-    if (!r.ok()) {
-      (void)redis.Check(std::move(r));
-    } else if ((*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 1) {
-      redis.writes.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      redis.refused.fetch_add(1, std::memory_order_relaxed);
-    }
+    redis.CountWrite(c.Eval(kStoreRow, keys, args));
   }
 
   void RemoveRow(const FieldValue& pk) {
@@ -145,8 +134,6 @@ struct RedisRecordSource::Impl {
   const std::string row_prefix;
   const std::string lease_prefix;
   const std::string ttl_ms;
-  const std::string token_prefix = coord::NewLeaseTokenPrefix();
-  std::atomic<uint64_t> next_token{0};
   std::string name;
 };
 
@@ -205,7 +192,7 @@ size_t RedisRecordSource::max_batch() const { return impl_->inner->max_batch(); 
 Result<std::optional<Record>> RedisRecordSource::FindById(const FieldValue& id) {
   Impl& m = *impl_;
   if (!m.redis.Usable()) return m.inner->FindById(id);
-  const std::string token = m.NewToken();
+  const std::string token = m.redis.NewLeaseToken();
   std::vector<Record> found;
   std::vector<FieldValue> missing;
   std::vector<Impl::LeaseState> leased;
@@ -238,7 +225,7 @@ Status RedisRecordSource::FindWhereIn(std::string_view field, std::span<const Fi
   if (!m.IsPk(field) || values.empty() || !m.redis.Usable()) {
     return m.inner->FindWhereIn(field, values, sink);
   }
-  const std::string token = m.NewToken();
+  const std::string token = m.redis.NewLeaseToken();
   std::vector<Record> found;
   std::vector<FieldValue> missing;
   std::vector<Impl::LeaseState> leased;

@@ -486,8 +486,7 @@ void Shard::Reclaim(uint64_t safe_epoch) {
   }
 }
 
-void Shard::SupersedeFlight(std::string_view key) {
-  if (flights_.empty()) return;
+void Shard::SupersedeFlightIn(std::string_view key) {
   auto it = flights_.find(key);
   if (it != flights_.end()) it->second->superseded = true;
 }

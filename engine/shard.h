@@ -212,7 +212,10 @@ class alignas(64) Shard {
     return flights_;
   }
   // A write or explicit removal of `key`: its in-flight load, if any, must not store its value.
-  void SupersedeFlight(std::string_view key) REQUIRES(mu);
+  // Inline: every Set and Delete asks, and the map is almost always empty.
+  void SupersedeFlight(std::string_view key) REQUIRES(mu) {
+    if (!flights_.empty()) SupersedeFlightIn(key);
+  }
   // The same for every in-flight load whose key `matches` (every one when it is empty).
   void SupersedeFlights(const std::function<bool(std::string_view)>& matches) REQUIRES(mu);
 
@@ -310,6 +313,7 @@ class alignas(64) Shard {
   size_t retired_head_ GUARDED_BY(mu) = 0;
   std::deque<std::pair<std::unique_ptr<Table>, uint64_t>> retired_tables_ GUARDED_BY(mu);
 
+  void SupersedeFlightIn(std::string_view key) REQUIRES(mu);  // the map is not empty
   std::map<std::string, std::shared_ptr<Flight>, std::less<>> flights_ GUARDED_BY(mu);
   std::unique_ptr<index::PrefixIndex> prefixes_ GUARDED_BY(mu);  // set when prefix_index
   index::TagIndex tags_ GUARDED_BY(mu);
